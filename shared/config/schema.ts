@@ -1,0 +1,131 @@
+// The ferry.yaml contract (DESIGN section 3). Strict objects: an unknown key is an error,
+// so typos never pass silently.
+import { z } from 'zod';
+
+export const EVENT_KINDS = [
+  'distribution', 'harbor', 'ecr', 'dockerhub', 'zot', 'quay', 'github', 'gitea', 'artifactory',
+] as const;
+export type EventKind = (typeof EVENT_KINDS)[number];
+
+const DURATION_RE = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/;
+/** "5s", "250ms", "15m", "1h" or a number of seconds -> milliseconds. */
+export function parseDuration(value: string | number): number {
+  if (typeof value === 'number') return value * 1000;
+  const m = DURATION_RE.exec(value.trim());
+  if (!m) throw new Error(`invalid duration ${JSON.stringify(value)} (use e.g. 500ms, 5s, 15m, 1h)`);
+  const n = Number(m[1]);
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] as 'ms' | 's' | 'm' | 'h'];
+  return n * unit;
+}
+
+const BANDWIDTH_RE = /^(\d+(?:\.\d+)?)\s*(B|KB|KiB|MB|MiB|GB|GiB)?(?:\/s)?$/;
+/** 0, 1048576, "50MiB/s", "10MB/s" -> bytes per second (0 = unlimited). */
+export function parseBandwidth(value: string | number): number {
+  if (typeof value === 'number') return value;
+  const m = BANDWIDTH_RE.exec(value.trim());
+  if (!m) throw new Error(`invalid bandwidth ${JSON.stringify(value)} (use e.g. 0, 50MiB/s, 10MB/s)`);
+  const mult: Record<string, number> = { B: 1, KB: 1e3, KiB: 1024, MB: 1e6, MiB: 1024 ** 2, GB: 1e9, GiB: 1024 ** 3 };
+  return Math.round(Number(m[1]) * mult[m[2] ?? 'B']!);
+}
+
+const duration = z.union([z.string(), z.number().nonnegative()]).superRefine((v, ctx) => {
+  try { parseDuration(v); } catch (e) { ctx.addIssue({ code: 'custom', message: (e as Error).message }); }
+}).transform((v) => parseDuration(v));
+
+const bandwidth = z.union([z.string(), z.number().int().nonnegative()]).superRefine((v, ctx) => {
+  try { parseBandwidth(v); } catch (e) { ctx.addIssue({ code: 'custom', message: (e as Error).message }); }
+}).transform((v) => parseBandwidth(v));
+
+const registryAuth = z.union([
+  z.strictObject({ username: z.string().min(1), password: z.string() }),
+  z.strictObject({ token: z.string().min(1) }),
+  z.strictObject({ dockerConfig: z.literal(true) }),
+  z.strictObject({ ecr: z.strictObject({ region: z.string().min(1) }) }),
+  /** AWS host: Secrets Manager secret holding {"username","password"} or {"token"}; resolved at cold start. */
+  z.strictObject({ secretArn: z.string().startsWith('arn:') }),
+]);
+
+const registry = z.strictObject({
+  url: z.string().regex(/^https?:\/\/[^/\s?#]+$/, 'must be scheme://host[:port] with no path'),
+  insecure: z.boolean().default(false),
+  kind: z.enum(EVENT_KINDS).default('distribution'),
+  auth: registryAuth.optional(),
+  limits: z.strictObject({
+    requestsPerSecond: z.number().positive().default(50),
+    concurrency: z.number().int().positive().default(8),
+  }).prefault({}),
+  webhook: z.strictObject({
+    secret: z.string().min(1).optional(),
+    /** AWS host: Secrets Manager ARN of the webhook secret (never plaintext in a template). */
+    secretArn: z.string().startsWith('arn:').optional(),
+    allowUnauthenticated: z.boolean().default(false),
+  }).prefault({}),
+}).superRefine((r, ctx) => {
+  if (r.url.startsWith('http://') && !r.insecure) {
+    ctx.addIssue({ code: 'custom', path: ['url'], message: 'http:// needs insecure: true (or use https://)' });
+  }
+});
+
+const destination = z.strictObject({
+  registry: z.string().min(1),
+  repository: z.string().min(1).default('{repository}'),
+});
+
+const policy = z.strictObject({
+  name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'letters, digits, . _ - (max 64)'),
+  source: z.string().min(1),
+  repositories: z.array(z.string().min(1)).min(1).default(['**']),
+  tags: z.array(z.string().min(1)).min(1).default(['*']),
+  destinations: z.array(destination).min(1),
+  deletes: z.boolean().default(false),
+  override: z.boolean().default(true),
+  schedule: z.string().min(1).optional(),
+});
+
+export const configSchema = z.strictObject({
+  backend: z.enum(['embedded', 'aws']).default('embedded'),
+  dataDir: z.string().min(1).default('.ferry'),
+  aws: z.strictObject({
+    region: z.string().min(1).default('us-east-1'),
+    queueUrl: z.string().min(1).optional(),
+    deadLetterQueueUrl: z.string().min(1).optional(),
+    table: z.string().min(1).default('ferry-jobs'),
+    createMissing: z.boolean().default(false),
+  }).optional(),
+  registries: z.record(z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'registry names: lowercase letters, digits, _ and - (used in webhook URLs)'), registry),
+  policies: z.array(policy).default([]),
+  worker: z.strictObject({
+    concurrency: z.number().int().min(1).max(1000).default(3),
+    blobConcurrency: z.number().int().min(1).max(64).default(4),
+    maxAttempts: z.number().int().min(1).max(100).default(5),
+    retryDelay: duration.default(5000),
+    bandwidth: bandwidth.default(0),
+    /** How long a received job stays invisible to other workers (extended while it runs). */
+    visibilityTimeout: duration.default(900_000),
+    /** SIGTERM: how long running jobs may finish before they are released. */
+    shutdownGrace: duration.default(30_000),
+  }).prefault({}),
+  admin: z.strictObject({ token: z.string().min(1).optional() }).prefault({}),
+  /** Terminal job records expire after this long. */
+  retention: duration.default(30 * 24 * 3600 * 1000),
+}).superRefine((cfg, ctx) => {
+  const names = new Set<string>();
+  cfg.policies.forEach((p, i) => {
+    if (names.has(p.name)) ctx.addIssue({ code: 'custom', path: ['policies', i, 'name'], message: `duplicate policy name ${JSON.stringify(p.name)}` });
+    names.add(p.name);
+    if (!(p.source in cfg.registries)) ctx.addIssue({ code: 'custom', path: ['policies', i, 'source'], message: `unknown registry ${JSON.stringify(p.source)} (configured: ${Object.keys(cfg.registries).join(', ') || 'none'})` });
+    p.destinations.forEach((d, j) => {
+      if (!(d.registry in cfg.registries)) ctx.addIssue({ code: 'custom', path: ['policies', i, 'destinations', j, 'registry'], message: `unknown registry ${JSON.stringify(d.registry)}` });
+    });
+  });
+  if (cfg.backend === 'aws' && !cfg.aws) ctx.addIssue({ code: 'custom', path: ['aws'], message: 'backend: aws needs an aws section' });
+});
+
+/** Config as written (before defaults). */
+export type FerryConfigInput = z.input<typeof configSchema>;
+/** Config after validation and defaults: what the code uses. Durations are milliseconds. */
+export type FerryConfig = z.output<typeof configSchema>;
+export type RegistryConfig = FerryConfig['registries'][string];
+export type PolicyConfig = FerryConfig['policies'][number];
+export type DestinationConfig = PolicyConfig['destinations'][number];
+export type RegistryAuthConfig = NonNullable<RegistryConfig['auth']>;

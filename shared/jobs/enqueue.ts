@@ -1,0 +1,67 @@
+// Turns job specs into durable job records plus queue messages. The webhook, reconcile,
+// the admin API and the CLI all enqueue through here.
+import { createHash, randomUUID } from 'node:crypto';
+import { jobKey, type Job, type JobDestination, type JobSource, type Trigger } from './model.js';
+import type { Clock, JobQueue, JobStore } from './ports.js';
+import { systemClock } from './ports.js';
+
+export interface JobSpec {
+  policy: string;
+  source: JobSource;
+  destination: JobDestination;
+}
+
+export interface EnqueueDeps {
+  queue: JobQueue;
+  store: JobStore;
+  clock?: Clock;
+}
+
+export interface Enqueued {
+  job: Job;
+  /** false: an equal job was already queued (duplicate delivery) and absorbed this one. */
+  created: boolean;
+}
+
+/** Same event + same target -> same id, so a redelivered event maps onto the job it already made. */
+export function jobIdFor(spec: JobSpec, trigger: Trigger): string {
+  if (trigger.kind !== 'event') return randomUUID();
+  const h = createHash('sha256').update(trigger.eventId).update('\0').update(jobKey(spec.policy, spec.destination, spec.source.reference)).digest('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
+}
+
+export function newJob(spec: JobSpec, trigger: Trigger, now: Date): Job {
+  const at = now.toISOString();
+  return {
+    id: jobIdFor(spec, trigger),
+    key: jobKey(spec.policy, spec.destination, spec.source.reference),
+    policy: spec.policy,
+    source: spec.source,
+    destination: spec.destination,
+    trigger,
+    status: 'queued',
+    attempts: 0,
+    createdAt: at,
+    updatedAt: at,
+  };
+}
+
+/**
+ * Records first, then messages. A job is sent when it was created now, or when it is the
+ * very same job (same id, still queued): that is a sender retrying after an earlier send
+ * failed, so sending again is what makes the retry safe. Duplicate messages are harmless:
+ * the runner's conditional transition lets only one run.
+ */
+export async function enqueue(deps: EnqueueDeps, specs: JobSpec[], trigger: Trigger): Promise<Enqueued[]> {
+  const now = (deps.clock ?? systemClock).now();
+  const results: Enqueued[] = [];
+  const toSend: Job[] = [];
+  for (const spec of specs) {
+    const job = newJob(spec, trigger, now);
+    const { job: stored, created } = await deps.store.create(job);
+    results.push({ job: stored, created });
+    if (created || (stored.id === job.id && stored.status === 'queued')) toSend.push(stored);
+  }
+  if (toSend.length > 0) await deps.queue.send(toSend.map((j) => ({ jobId: j.id, key: j.key })));
+  return results;
+}

@@ -1,0 +1,84 @@
+// The job: "make destination D's repo:reference match what the source has now".
+// Jobs converge; the event that created one is only a hint (DESIGN section 1).
+
+export type JobStatus = 'queued' | 'running' | 'succeeded' | 'skipped' | 'failed' | 'dead';
+
+/** failed means "will retry"; dead means "attempts exhausted, in the DLQ". */
+export const TERMINAL_STATUSES: readonly JobStatus[] = ['succeeded', 'skipped', 'dead'];
+
+export function isTerminal(status: JobStatus): boolean {
+  return TERMINAL_STATUSES.includes(status);
+}
+
+export type Trigger =
+  | { kind: 'event'; eventId: string; at: string; action: 'push' | 'delete' }
+  | { kind: 'reconcile'; at: string }
+  | { kind: 'manual'; at: string; by?: string }
+  | { kind: 'replay'; at: string; by: string };
+
+export interface JobSource {
+  registry: string;
+  repository: string;
+  /** Tag or digest, as the event named it. */
+  reference: string;
+  /** Digest the event reported, if any (informational: the worker resolves again). */
+  digest?: string;
+}
+
+export interface JobDestination {
+  registry: string;
+  repository: string;
+}
+
+export interface CopyStats {
+  manifests: number;
+  blobs: { copied: number; skipped: number; mounted: number };
+  bytes: number;
+  ms: number;
+}
+
+export interface JobError {
+  message: string;
+  /** HTTP status of the failing registry call, when there was one. */
+  status?: number;
+  registry?: string;
+  /** OCI error code (MANIFEST_UNKNOWN, ...) or a ferry code (DIGEST_MISMATCH, ...). */
+  code?: string;
+  transient: boolean;
+}
+
+export interface Job {
+  id: string;
+  /** policy|destRegistry|destRepository|reference: the unit of convergence and dedupe. */
+  key: string;
+  policy: string;
+  source: JobSource;
+  destination: JobDestination;
+  trigger: Trigger;
+  status: JobStatus;
+  attempts: number;
+  createdAt: string;
+  updatedAt: string;
+  startedAt?: string;
+  finishedAt?: string;
+  /** What the run did: copied, deleted, or why it was skipped. */
+  outcome?: { action: 'copied' | 'deleted' | 'skipped' | 'none'; reason?: string; digest?: string };
+  lastError?: JobError;
+  stats?: CopyStats;
+  /** Replays of this job, newest last. */
+  replays?: Array<{ at: string; by: string }>;
+  /** Epoch seconds after which a terminal record may be removed (TTL). */
+  expiresAt?: number;
+}
+
+/** What travels on the queue: small, so a batch of ten fits SQS limits easily. */
+export interface JobMessage {
+  jobId: string;
+  key: string;
+}
+
+export function jobKey(policy: string, destination: JobDestination, reference: string): string {
+  return `${policy}|${destination.registry}|${destination.repository}|${reference}`;
+}
+
+export const DEFAULT_TTL_SECONDS = 30 * 24 * 3600;

@@ -1,0 +1,108 @@
+// Ports the core depends on. Adapters: shared/adapters/embedded (SQLite) and
+// shared/adapters/aws (SQS + DynamoDB). One contract suite (test/contract) runs on both.
+import type { Job, JobMessage, JobStatus } from './model.js';
+
+export interface ReceivedMessage {
+  message: JobMessage;
+  /** Opaque handle for ack / retryLater / deadLetter (SQS receipt handle, or a row token). */
+  receipt: string;
+  /** How many times this message has been delivered, this delivery included. */
+  receiveCount: number;
+}
+
+export interface DeadLetter {
+  message: JobMessage;
+  /** Id of the dead-letter entry (used to delete it after replay). */
+  id: string;
+  reason?: string;
+  deadAt?: string;
+}
+
+export interface ReplaySelector {
+  all?: boolean;
+  jobIds?: string[];
+  repository?: string;
+}
+
+export interface QueueDepth {
+  /** Messages waiting to be received (including delayed ones). */
+  queued: number;
+  /** Received and not yet acked. */
+  inFlight: number;
+  dead: number;
+}
+
+export interface JobQueue {
+  /** Durable when it resolves. Adapters split into their own batch limits. */
+  send(messages: JobMessage[], delaySeconds?: number): Promise<void>;
+  /** Up to max messages, each invisible to other receivers for visibilitySeconds. */
+  receive(max: number, visibilitySeconds: number, waitSeconds?: number): Promise<ReceivedMessage[]>;
+  ack(receipt: string): Promise<void>;
+  /** Make the message visible again after delaySeconds (retry with backoff, or release on shutdown). */
+  retryLater(receipt: string, delaySeconds: number): Promise<void>;
+  /** Move a received message to the dead-letter queue now. */
+  deadLetter(receipt: string, message: JobMessage, reason: string): Promise<void>;
+  listDead(limit?: number): Promise<DeadLetter[]>;
+  /** Move matching dead letters back to the queue; returns the job ids moved. */
+  replayDead(selector: ReplaySelector, resolveRepository?: (jobId: string) => Promise<string | undefined>): Promise<string[]>;
+  depth(): Promise<QueueDepth>;
+}
+
+export interface JobQuery {
+  status?: JobStatus;
+  policy?: string;
+  repository?: string;
+  /** ISO timestamps bounding createdAt. */
+  since?: string;
+  until?: string;
+  limit?: number;
+  /** Opaque cursor from a previous page. */
+  cursor?: string;
+}
+
+export interface JobPage {
+  jobs: Job[];
+  cursor?: string;
+}
+
+export interface CreateResult {
+  job: Job;
+  /** false when an equal job already existed (same id) or a queued job with the same key absorbed it. */
+  created: boolean;
+}
+
+export interface JobStore {
+  /**
+   * Idempotent create: an existing id returns that job; a job whose key already has a
+   * queued (not yet running) job returns the queued one (coalescing duplicate deliveries).
+   */
+  create(job: Job): Promise<CreateResult>;
+  get(id: string): Promise<Job | undefined>;
+  /**
+   * Conditional transition: applies patch only when the job's current status is in
+   * `from`; returns the updated job, or undefined when the condition failed.
+   */
+  transition(id: string, from: readonly JobStatus[], patch: Partial<Job> & { status: JobStatus }): Promise<Job | undefined>;
+  /**
+   * Claim the job's key for a run (lease): false while another job with the same key is
+   * running with an unexpired lease. Prevents two runs of one key racing (lost update).
+   */
+  claimKey(key: string, jobId: string, leaseSeconds: number): Promise<boolean>;
+  releaseKey(key: string, jobId: string): Promise<void>;
+  list(query: JobQuery): Promise<JobPage>;
+  /** Remove terminal records whose expiresAt has passed (DynamoDB does this itself via TTL). */
+  purgeExpired?(nowEpochSeconds: number): Promise<number>;
+}
+
+export interface Clock {
+  now(): Date;
+}
+
+export const systemClock: Clock = { now: () => new Date() };
+
+/** A backend: the pair of ports a host works against, and how to close it. */
+export interface Backend {
+  queue: JobQueue;
+  store: JobStore;
+  close(): Promise<void>;
+}
