@@ -8,6 +8,11 @@ export interface NormalizedEvent {
   repository: string;
   tag?: string;
   digest?: string;
+  /**
+   * Media type of the pushed manifest when the sender reports it (Distribution, zot, ECR).
+   * Policy uses it to tell index children (untagged single-platform manifests) from indexes.
+   */
+  mediaType?: string;
   /** ISO 8601. */
   occurredAt: string;
 }
