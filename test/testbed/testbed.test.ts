@@ -336,3 +336,21 @@ describe('layout builder', () => {
     }
   });
 });
+
+describe('cleanup when a test process dies', () => {
+  it('kills registries left running when the process exits without stopping them', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const script = [
+      "import { startRegistry } from './test/testbed/registries.ts';",
+      'const r = await startRegistry();',
+      'console.log(r.pid);',
+      "throw new Error('test crashed');",
+    ].join('\n');
+    const result = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8', cwd: process.cwd(), timeout: 30_000 });
+    expect(result.status).not.toBe(0);
+    const pid = Number(result.stdout.trim());
+    expect(pid).toBeGreaterThan(0);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(alive(pid)).toBe(false);
+  });
+});
