@@ -38,10 +38,16 @@ export interface JobQueue {
   /** Up to max messages, each invisible to other receivers for visibilitySeconds. */
   receive(max: number, visibilitySeconds: number, waitSeconds?: number): Promise<ReceivedMessage[]>;
   ack(receipt: string): Promise<void>;
-  /** Make the message visible again after delaySeconds (retry with backoff, or release on shutdown). */
+  /**
+   * Make the message visible again after delaySeconds (retry with backoff, or release on
+   * shutdown). Like SQS ChangeMessageVisibility: the receipt stays valid, so calling it
+   * with the visibility timeout while a job runs extends the lease (heartbeat), and ack
+   * still works afterwards.
+   */
   retryLater(receipt: string, delaySeconds: number): Promise<void>;
   /** Move a received message to the dead-letter queue now. */
   deadLetter(receipt: string, message: JobMessage, reason: string): Promise<void>;
+  /** Non-destructive listing, oldest first; no limit = all. */
   listDead(limit?: number): Promise<DeadLetter[]>;
   /** Move matching dead letters back to the queue; returns the job ids moved. */
   replayDead(selector: ReplaySelector, resolveRepository?: (jobId: string) => Promise<string | undefined>): Promise<string[]>;
@@ -59,6 +65,8 @@ export interface JobQuery {
   /** Opaque cursor from a previous page. */
   cursor?: string;
 }
+// list() order: newest first (createdAt descending, then id descending). `repository`
+// matches the source or the destination repository; `since` is inclusive, `until` exclusive.
 
 export interface JobPage {
   jobs: Job[];
@@ -84,11 +92,14 @@ export interface JobStore {
    */
   transition(id: string, from: readonly JobStatus[], patch: Partial<Job> & { status: JobStatus }): Promise<Job | undefined>;
   /**
-   * Claim the job's key for a run (lease): false while another job with the same key is
-   * running with an unexpired lease. Prevents two runs of one key racing (lost update).
+   * Claim the job's key for a run (lease): false while another owner holds an unexpired
+   * lease on the key. Prevents two runs of one key racing (lost update). `owner` names one
+   * run (the runner uses `jobId:random`, so two deliveries of the same job also exclude
+   * each other); the same owner claiming again renews the lease (heartbeat).
    */
-  claimKey(key: string, jobId: string, leaseSeconds: number): Promise<boolean>;
-  releaseKey(key: string, jobId: string): Promise<void>;
+  claimKey(key: string, owner: string, leaseSeconds: number): Promise<boolean>;
+  /** Ends the lease if `owner` still holds it; otherwise does nothing. */
+  releaseKey(key: string, owner: string): Promise<void>;
   list(query: JobQuery): Promise<JobPage>;
   /** Remove terminal records whose expiresAt has passed (DynamoDB does this itself via TTL). */
   purgeExpired?(nowEpochSeconds: number): Promise<number>;

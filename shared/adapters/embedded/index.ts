@@ -1,0 +1,31 @@
+// The embedded backend: queue and job store in one SQLite file under dataDir.
+import { systemClock, type Backend, type Clock } from '../../jobs/ports.js';
+import { openDatabase } from './database.js';
+import { createSqliteQueue } from './queue.js';
+import { createSqliteStore } from './store.js';
+
+export interface EmbeddedBackendOptions {
+  dataDir: string;
+  /** Injected by tests to expire visibility timeouts and leases without sleeping. */
+  clock?: Clock;
+}
+
+export function openEmbeddedBackend(options: EmbeddedBackendOptions): Backend {
+  const clock = options.clock ?? systemClock;
+  const db = openDatabase(options.dataDir);
+  const queue = createSqliteQueue(db, clock);
+  const store = createSqliteStore(db, clock);
+  let closed = false;
+  return {
+    queue,
+    store,
+    async close() {
+      if (closed) return;
+      closed = true;
+      queue.close();
+      db.close();
+    },
+  };
+}
+
+export { DATABASE_FILE } from './database.js';
