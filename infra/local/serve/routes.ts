@@ -1,0 +1,206 @@
+// The HTTP surface of `ferry serve` (DESIGN sections 4 and 8): webhooks, admin API,
+// health and metrics. Transport-level concerns only; the work happens in the core.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { FerryConfig } from '../../../shared/config/schema.js';
+import type { WebhookRequest } from '../../../shared/events/types.js';
+import type { Backend, ReplaySelector } from '../../../shared/jobs/ports.js';
+import type { Logger } from '../../../shared/observability/logger.js';
+import type { FerryMetrics } from '../../../shared/observability/metrics.js';
+import { checkAdminToken } from './admin-auth.js';
+import { AdminInputError, parseJobsQuery, parseReplayBody, parseSyncBody } from './admin-requests.js';
+import { BodyTooLargeError, MAX_BODY_BYTES, lowerHeaders, parseJsonBody, queryOf, readBody, sendError, sendJson, sendText } from './http.js';
+import { sampleMetrics } from './metrics-sampler.js';
+import { describeDeadLetters } from './dlq-view.js';
+import { SyncUnavailableError, UnknownPolicyError, type SyncFn } from './sync.js';
+
+export type Ingest = (req: WebhookRequest) => Promise<{ status: number; body: Record<string, unknown>; headers?: Record<string, string> }>;
+export type Replay = (selector: ReplaySelector, by: string) => Promise<string[]>;
+
+export interface RouteDeps {
+  config: FerryConfig;
+  backend: Backend;
+  ingest: Ingest;
+  replay: Replay;
+  sync: SyncFn;
+  metrics: FerryMetrics;
+  logger: Logger;
+  /** True once shutdown started: webhooks get 503 so senders retry against the next process. */
+  draining: () => boolean;
+}
+
+type Handler = (req: IncomingMessage, res: ServerResponse, url: URL, params: string[]) => Promise<void>;
+
+interface Route {
+  method: string;
+  pattern: RegExp;
+  admin: boolean;
+  handler: Handler;
+}
+
+export function createRequestHandler(deps: RouteDeps): (req: IncomingMessage, res: ServerResponse) => void {
+  const { backend, logger } = deps;
+
+  const routes: Route[] = [
+    // Every method goes to ingest: it owns the webhook contract, 405 included.
+    { method: '*', pattern: /^\/webhooks\/([^/]+)\/?$/, admin: false, handler: webhook },
+    { method: 'GET', pattern: /^\/healthz\/?$/, admin: false, handler: healthz },
+    { method: 'GET', pattern: /^\/metrics\/?$/, admin: false, handler: metricsText },
+    { method: 'GET', pattern: /^\/api\/jobs\/?$/, admin: true, handler: listJobs },
+    { method: 'GET', pattern: /^\/api\/jobs\/([^/]+)\/?$/, admin: true, handler: getJob },
+    { method: 'GET', pattern: /^\/api\/dlq\/?$/, admin: true, handler: listDlq },
+    { method: 'POST', pattern: /^\/api\/dlq\/replay\/?$/, admin: true, handler: replayDlq },
+    { method: 'POST', pattern: /^\/api\/sync\/?$/, admin: true, handler: sync },
+  ];
+
+  async function webhook(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+    if (deps.draining()) {
+      sendError(res, 503, 'shutting down', 'ferry is draining; retry shortly', { 'retry-after': '5' });
+      return;
+    }
+    let body: Buffer;
+    try {
+      body = await readBody(req, MAX_BODY_BYTES);
+    } catch (err) {
+      if (err instanceof BodyTooLargeError) {
+        // Label only configured names: attacker-chosen paths must not mint metric series.
+        const name = url.pathname.split('/')[2] ?? '';
+        const registry = Object.hasOwn(deps.config.registries, name) ? name : '(unknown)';
+        deps.metrics.webhookRequests.inc({ registry, status: '413' });
+        sendError(res, 413, 'payload too large', `webhook bodies are limited to ${MAX_BODY_BYTES} bytes`);
+        return;
+      }
+      throw err;
+    }
+    const result = await deps.ingest({
+      method: req.method ?? 'POST',
+      path: url.pathname,
+      query: queryOf(url),
+      headers: lowerHeaders(req),
+      body,
+    });
+    sendJson(res, result.status, result.body, result.headers);
+  }
+
+  async function healthz(_req: IncomingMessage, res: ServerResponse): Promise<void> {
+    try {
+      const depth = await withTimeout(backend.queue.depth(), 3000, 'queue depth');
+      await withTimeout(backend.store.list({ limit: 1 }), 3000, 'job store');
+      sendJson(res, deps.draining() ? 503 : 200, { status: deps.draining() ? 'draining' : 'ok', queue: depth });
+    } catch (err) {
+      sendError(res, 503, 'backend unavailable', errorText(err));
+    }
+  }
+
+  async function metricsText(_req: IncomingMessage, res: ServerResponse): Promise<void> {
+    await sampleMetrics(backend, deps.metrics, logger);
+    sendText(res, 200, await deps.metrics.text(), deps.metrics.contentType);
+  }
+
+  async function listJobs(_req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+    const page = await backend.store.list(parseJobsQuery(queryOf(url)));
+    sendJson(res, 200, page.cursor ? { jobs: page.jobs, cursor: page.cursor } : { jobs: page.jobs });
+  }
+
+  async function getJob(_req: IncomingMessage, res: ServerResponse, _url: URL, params: string[]): Promise<void> {
+    const id = decodeURIComponent(params[0] ?? '');
+    const job = await backend.store.get(id);
+    if (!job) {
+      sendError(res, 404, 'job not found', `no job with id ${JSON.stringify(id)}`);
+      return;
+    }
+    sendJson(res, 200, job);
+  }
+
+  async function listDlq(_req: IncomingMessage, res: ServerResponse): Promise<void> {
+    sendJson(res, 200, { dead: await describeDeadLetters(backend) });
+  }
+
+  async function replayDlq(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const selector = parseReplayBody(await jsonBody(req));
+    const replayed = await deps.replay(selector, 'admin-api');
+    logger.info({ replayed, selector }, 'replayed dead jobs');
+    sendJson(res, 200, { replayed });
+  }
+
+  async function sync(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const { policy } = parseSyncBody(await jsonBody(req));
+    try {
+      const result = await deps.sync({ policy, trigger: 'admin-api' });
+      sendJson(res, 202, result);
+    } catch (err) {
+      if (err instanceof SyncUnavailableError) sendError(res, 501, 'reconcile not available', err.message);
+      else if (err instanceof UnknownPolicyError) sendError(res, 404, 'unknown policy', err.message);
+      else throw err;
+    }
+  }
+
+  return (req, res) => {
+    const url = new URL(req.url ?? '/', 'http://ferry.invalid');
+    const started = Date.now();
+    const method = req.method ?? 'GET';
+    let allowed: string[] = [];
+    let match: { route: Route; params: string[] } | undefined;
+    for (const route of routes) {
+      const m = route.pattern.exec(url.pathname);
+      if (!m) continue;
+      if (route.method === method || route.method === '*') {
+        match = { route, params: m.slice(1) };
+        break;
+      }
+      allowed.push(route.method);
+    }
+    const run = async (): Promise<void> => {
+      if (!match) {
+        if (allowed.length > 0) {
+          allowed = [...new Set(allowed)];
+          sendError(res, 405, 'method not allowed', `${method} ${url.pathname}: use ${allowed.join(', ')}`, { allow: allowed.join(', ') });
+        } else {
+          sendError(res, 404, 'not found', `no route for ${method} ${url.pathname}`);
+        }
+        return;
+      }
+      if (match.route.admin) {
+        const auth = checkAdminToken(deps.config.admin.token, req.headers.authorization);
+        if (!auth.ok) {
+          sendError(res, auth.status, auth.error, auth.detail);
+          return;
+        }
+      }
+      await match.route.handler(req, res, url, match.params);
+    };
+    run()
+      .catch((err: unknown) => {
+        if (res.headersSent) {
+          res.destroy();
+          return;
+        }
+        if (err instanceof AdminInputError) sendError(res, 400, 'invalid request', err.message);
+        else if (err instanceof SyntaxError) sendError(res, 400, 'invalid JSON', err.message);
+        else if (err instanceof BodyTooLargeError) sendError(res, 413, 'payload too large', err.message);
+        else {
+          logger.error({ err, method, path: url.pathname }, 'request failed');
+          // Adapter failures (SQLite busy, SQS down) are worth retrying: 503, not 500.
+          sendError(res, 503, 'backend unavailable', errorText(err));
+        }
+      })
+      .finally(() => {
+        logger.debug({ method, path: url.pathname, status: res.statusCode, ms: Date.now() - started }, 'http request');
+      });
+  };
+}
+
+async function jsonBody(req: IncomingMessage): Promise<unknown> {
+  return parseJsonBody(await readBody(req, MAX_BODY_BYTES));
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+}
