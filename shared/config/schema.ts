@@ -1,6 +1,8 @@
 // The ferry.yaml contract (DESIGN section 3). Strict objects: an unknown key is an error,
 // so typos never pass silently.
+import { Cron } from 'croner';
 import { z } from 'zod';
+import { templateProblem } from '../policy/template.js';
 
 export const EVENT_KINDS = [
   'distribution', 'harbor', 'ecr', 'dockerhub', 'zot', 'quay', 'github', 'gitea', 'artifactory',
@@ -68,8 +70,22 @@ const registry = z.strictObject({
 
 const destination = z.strictObject({
   registry: z.string().min(1),
-  repository: z.string().min(1).default('{repository}'),
+  /** Template: {repository} (full source path), {namespace} (all but the last component), {name} (last component). */
+  repository: z.string().min(1).default('{repository}').superRefine((t, ctx) => {
+    const problem = templateProblem(t);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  }),
 });
+
+/** Why a cron expression is invalid, or undefined (croner is what the scheduler runs). */
+function cronProblem(expression: string): string | undefined {
+  try {
+    new Cron(expression, { paused: true }).stop();
+    return undefined;
+  } catch (e) {
+    return `invalid cron expression ${JSON.stringify(expression)}: ${(e as Error).message}`;
+  }
+}
 
 const policy = z.strictObject({
   name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'letters, digits, . _ - (max 64)'),
@@ -79,7 +95,10 @@ const policy = z.strictObject({
   destinations: z.array(destination).min(1),
   deletes: z.boolean().default(false),
   override: z.boolean().default(true),
-  schedule: z.string().min(1).optional(),
+  schedule: z.string().min(1).superRefine((v, ctx) => {
+    const problem = cronProblem(v);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  }).optional(),
 });
 
 export const configSchema = z.strictObject({

@@ -1,0 +1,77 @@
+// Reads ferry.yaml: YAML -> ${env:NAME} interpolation -> schema validation. Every problem
+// is reported at once as "<file>: <path>: <problem>", so a config is fixed in one pass.
+import { readFile } from 'node:fs/promises';
+import { LineCounter, parseDocument, type Document } from 'yaml';
+import { ConfigError, formatPath, type ConfigProblem } from './errors.js';
+import { interpolateEnv, type Env } from './interpolate.js';
+import { issueProblems } from './issues.js';
+import { allowedKeysAt, configJsonSchema, type JsonSchema } from './json-schema.js';
+import { configSchema, type FerryConfig } from './schema.js';
+
+export { ConfigError } from './errors.js';
+export type { ConfigProblem } from './errors.js';
+export { warnings } from './warnings.js';
+
+export const DEFAULT_CONFIG_PATH = 'ferry.yaml';
+
+/** `--config` when given, else FERRY_CONFIG (for hosts without a command line), else ./ferry.yaml. */
+export function resolveConfigPath(flag?: string, env: Env = process.env): string {
+  if (flag !== undefined && flag !== '') return flag;
+  const fromEnv = env.FERRY_CONFIG;
+  return fromEnv !== undefined && fromEnv !== '' ? fromEnv : DEFAULT_CONFIG_PATH;
+}
+
+export async function loadConfig(path: string, env: Env = process.env): Promise<FerryConfig> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'file not found (pass --config PATH or create ferry.yaml; see ferry.example.yaml)' : `cannot read: ${(e as Error).message}`;
+    throw new ConfigError(path, [{ message: why }]);
+  }
+  return parseConfigText(text, path, env);
+}
+
+let cachedJsonSchema: JsonSchema | undefined;
+
+export function parseConfigText(text: string, file: string, env: Env = process.env): FerryConfig {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: true, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    throw new ConfigError(file, doc.errors.map((err): ConfigProblem => {
+      const pos = err.linePos?.[0];
+      const message = err.message.replace(/ at line \d+, column \d+:?[\s\S]*$/, '');
+      return pos ? { path: `line ${pos.line}, column ${pos.col}`, message } : { message };
+    }));
+  }
+
+  const raw: unknown = doc.toJS() ?? {};
+  const { value, problems: envProblems } = interpolateEnv(raw, env);
+  const locate = locator(doc, lineCounter);
+  if (envProblems.length > 0) {
+    throw new ConfigError(file, envProblems.map((p) => ({ path: formatPath(p.path), message: `${p.message}${locate(p.path)}` })));
+  }
+
+  const result = configSchema.safeParse(value);
+  if (!result.success) {
+    cachedJsonSchema ??= configJsonSchema();
+    const schema = cachedJsonSchema;
+    const problems = issueProblems(result.error.issues, (p) => allowedKeysAt(schema, p));
+    throw new ConfigError(file, problems.map((p) => ({ path: formatPath(p.path), message: `${p.message}${locate(p.path)}` })));
+  }
+  return result.data;
+}
+
+/** " (line N)" for the deepest node of the path that exists in the YAML document. */
+function locator(doc: Document, lineCounter: LineCounter): (path: readonly PropertyKey[]) => string {
+  return (path) => {
+    for (let n = path.length; n > 0; n--) {
+      const node = doc.getIn(path.slice(0, n), true) as { range?: [number, number, number] } | undefined;
+      if (node && typeof node === 'object' && Array.isArray(node.range)) {
+        return ` (line ${lineCounter.linePos(node.range[0]).line})`;
+      }
+    }
+    return '';
+  };
+}
