@@ -1,0 +1,111 @@
+// One registry, as the copy engine and reconcile see it: manifests, blobs, listings, behind
+// auth, limits and the process-wide bandwidth throttle.
+import type { Readable } from 'node:stream';
+import type { BandwidthLimiter } from './bandwidth.js';
+import {
+  headBlob, mountBlob, openBlob, uploadBlob, type BlobDescriptor, type MountResult, type UploadOptions,
+} from './blobs.js';
+import type { Credentials } from './credentials/types.js';
+import { listCatalog, listTags, type ListOptions } from './listing.js';
+import { deleteManifest, getManifest, headManifest, putManifest, type Manifest, type ManifestHead } from './manifests.js';
+import { RegistrySession } from './session.js';
+import type { RetryOptions } from './transport.js';
+
+export interface RegistryClientOptions {
+  /** Config name of the registry (carried by every error). */
+  name: string;
+  /** scheme://host[:port] */
+  url: string;
+  insecure?: boolean;
+  credentials?: Credentials;
+  limits?: { requestsPerSecond?: number; concurrency?: number };
+  /** Shared bytes/s limiter for every blob this client streams. */
+  throttle?: BandwidthLimiter;
+  timeouts?: { connectMs?: number; headersMs?: number; bodyMs?: number };
+  retry?: RetryOptions;
+  /** Chunked upload settings (threshold and chunk size in bytes). */
+  upload?: { chunkThreshold?: number; chunkSize?: number; maxResumes?: number };
+}
+
+export class RegistryClient {
+  readonly name: string;
+  readonly url: string;
+  /** `host[:port]`, as in image references. */
+  readonly host: string;
+  private readonly session: RegistrySession;
+  private readonly throttle: BandwidthLimiter | undefined;
+  private readonly upload: NonNullable<RegistryClientOptions['upload']>;
+
+  constructor(options: RegistryClientOptions) {
+    this.name = options.name;
+    this.url = options.url.replace(/\/+$/, '');
+    this.host = new URL(this.url).host;
+    this.session = new RegistrySession({
+      registry: options.name,
+      url: this.url,
+      ...(options.insecure !== undefined ? { insecure: options.insecure } : {}),
+      ...(options.credentials !== undefined ? { credentials: options.credentials } : {}),
+      ...(options.limits?.requestsPerSecond !== undefined ? { requestsPerSecond: options.limits.requestsPerSecond } : {}),
+      ...(options.limits?.concurrency !== undefined ? { concurrency: options.limits.concurrency } : {}),
+      ...(options.timeouts ? { timeouts: options.timeouts } : {}),
+      ...(options.retry ? { retry: options.retry } : {}),
+    });
+    this.throttle = options.throttle;
+    this.upload = options.upload ?? {};
+  }
+
+  /** `GET /v2/`: checks reachability and learns the auth scheme. */
+  async ping(signal?: AbortSignal): Promise<void> {
+    await this.session.auth.ping(signal);
+  }
+
+  /** The manifest bytes, their digest and media type; undefined when the registry answers 404. */
+  getManifest(repository: string, reference: string, signal?: AbortSignal): Promise<Manifest | undefined> {
+    return getManifest(this.session, repository, reference, signal);
+  }
+
+  headManifest(repository: string, reference: string, signal?: AbortSignal): Promise<ManifestHead | undefined> {
+    return headManifest(this.session, repository, reference, signal);
+  }
+
+  /** Pushes the bytes unchanged under a tag or their digest; returns the digest. */
+  putManifest(repository: string, reference: string, manifest: { bytes: Buffer; mediaType: string }, signal?: AbortSignal): Promise<string> {
+    return putManifest(this.session, repository, reference, manifest, signal);
+  }
+
+  /** true = deleted, false = was not there. */
+  deleteManifest(repository: string, reference: string, signal?: AbortSignal): Promise<boolean> {
+    return deleteManifest(this.session, repository, reference, signal);
+  }
+
+  headBlob(repository: string, digest: string, signal?: AbortSignal): Promise<{ size: number | undefined } | undefined> {
+    return headBlob(this.session, repository, digest, signal);
+  }
+
+  /** Streams a blob (throttled by the shared limiter). */
+  openBlob(repository: string, digest: string, signal?: AbortSignal): Promise<{ stream: Readable; size: number | undefined }> {
+    return openBlob(this.session, repository, digest, { ...(signal ? { signal } : {}), ...(this.throttle ? { throttle: this.throttle } : {}) });
+  }
+
+  mountBlob(repository: string, digest: string, from: string, signal?: AbortSignal): Promise<MountResult> {
+    return mountBlob(this.session, repository, digest, from, signal);
+  }
+
+  /** Uploads exactly `blob.size` bytes from `source`, verifying `blob.digest` on the way. */
+  uploadBlob(repository: string, blob: BlobDescriptor, source: Readable, options: UploadOptions = {}): Promise<void> {
+    return uploadBlob(this.session, repository, blob, source, { ...this.upload, ...options });
+  }
+
+  tags(repository: string, options?: ListOptions): AsyncIterable<string> {
+    return listTags(this.session, repository, options);
+  }
+
+  catalog(options?: ListOptions): AsyncIterable<string> {
+    return listCatalog(this.session, options);
+  }
+
+  /** Closes pooled connections. */
+  close(): Promise<void> {
+    return this.session.close();
+  }
+}

@@ -1,0 +1,49 @@
+// Builds one RegistryClient per configured registry, turning each `auth` kind into
+// credentials. Secrets Manager references are resolved by the AWS host and passed in.
+import type { FerryConfig, RegistryAuthConfig } from '../config/schema.js';
+import type { BandwidthLimiter } from './bandwidth.js';
+import { RegistryClient, type RegistryClientOptions } from './client.js';
+import { dockerConfigCredentials } from './credentials/docker-config.js';
+import { ecrCredentials } from './credentials/ecr.js';
+import type { Credentials } from './credentials/types.js';
+
+export interface CreateClientsOptions {
+  /** Shared bandwidth limiter (worker.bandwidth) for all clients. */
+  throttle?: BandwidthLimiter;
+  /** Credentials by registry name that replace the config's `auth` (e.g. resolved `secretArn`). */
+  credentials?: Record<string, Credentials | undefined> | Map<string, Credentials | undefined>;
+  /** Extra client options (timeouts, upload chunking) applied to every client. */
+  clientDefaults?: Partial<Pick<RegistryClientOptions, 'timeouts' | 'retry' | 'upload'>>;
+}
+
+export class UnresolvedCredentialsError extends Error {
+  override readonly name = 'UnresolvedCredentialsError';
+}
+
+export function credentialsFromAuth(registry: string, url: string, auth: RegistryAuthConfig | undefined): Credentials | undefined {
+  if (!auth) return undefined;
+  if ('username' in auth) return { username: auth.username, password: auth.password };
+  if ('token' in auth) return { token: auth.token };
+  if ('dockerConfig' in auth) return dockerConfigCredentials(url);
+  if ('ecr' in auth) return ecrCredentials({ region: auth.ecr.region });
+  // secretArn: only the AWS host can read Secrets Manager; it passes the result in.
+  throw new UnresolvedCredentialsError(`registry ${registry}: auth.secretArn must be resolved by the host before creating clients (pass options.credentials)`);
+}
+
+export function createRegistryClients(config: FerryConfig, options: CreateClientsOptions = {}): Map<string, RegistryClient> {
+  const overrides = options.credentials instanceof Map ? options.credentials : new Map(Object.entries(options.credentials ?? {}));
+  const clients = new Map<string, RegistryClient>();
+  for (const [name, registry] of Object.entries(config.registries)) {
+    const credentials = overrides.has(name) ? overrides.get(name) : credentialsFromAuth(name, registry.url, registry.auth);
+    clients.set(name, new RegistryClient({
+      name,
+      url: registry.url,
+      insecure: registry.insecure,
+      ...(credentials !== undefined ? { credentials } : {}),
+      limits: { requestsPerSecond: registry.limits.requestsPerSecond, concurrency: registry.limits.concurrency },
+      ...(options.throttle ? { throttle: options.throttle } : {}),
+      ...options.clientDefaults,
+    }));
+  }
+  return clients;
+}

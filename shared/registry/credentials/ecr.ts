@@ -1,0 +1,31 @@
+// Amazon ECR: GetAuthorizationToken yields a base64 "AWS:<password>" valid for 12 hours;
+// cached until shortly before it expires.
+import { ECRClient, GetAuthorizationTokenCommand } from '@aws-sdk/client-ecr';
+import type { CredentialProvider, StaticCredentials } from './types.js';
+
+export interface EcrCredentialsOptions {
+  region: string;
+  /** Injectable for tests and custom endpoints. */
+  client?: Pick<ECRClient, 'send'>;
+  now?: () => number;
+}
+
+const REFRESH_MARGIN_MS = 5 * 60_000;
+
+export function ecrCredentials(options: EcrCredentialsOptions): CredentialProvider {
+  const client = options.client ?? new ECRClient({ region: options.region });
+  const now = options.now ?? Date.now;
+  let cached: { credentials: StaticCredentials; expiresAt: number } | undefined;
+  return async () => {
+    if (cached && cached.expiresAt - REFRESH_MARGIN_MS > now()) return cached.credentials;
+    const out = await client.send(new GetAuthorizationTokenCommand({}));
+    const data = out.authorizationData?.[0];
+    if (!data?.authorizationToken) throw new Error(`ECR GetAuthorizationToken in ${options.region} returned no token`);
+    const decoded = Buffer.from(data.authorizationToken, 'base64').toString('utf8');
+    const colon = decoded.indexOf(':');
+    if (colon < 0) throw new Error('ECR authorization token is not user:password');
+    const credentials = { username: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
+    cached = { credentials, expiresAt: data.expiresAt ? data.expiresAt.getTime() : now() + 11 * 3600_000 };
+    return credentials;
+  };
+}

@@ -1,0 +1,84 @@
+// sha256/sha512 content digests, computed while bytes stream past.
+import { createHash, type Hash } from 'node:crypto';
+import { Transform, type TransformCallback } from 'node:stream';
+import { DigestMismatchError, type RegistryErrorContext } from './errors.js';
+
+export type DigestAlgorithm = 'sha256' | 'sha512';
+
+export function digestAlgorithm(digest: string): DigestAlgorithm {
+  const algorithm = digest.slice(0, digest.indexOf(':'));
+  if (algorithm !== 'sha256' && algorithm !== 'sha512') throw new Error(`unsupported digest algorithm in ${JSON.stringify(digest)}`);
+  return algorithm;
+}
+
+export function computeDigest(bytes: Buffer, algorithm: DigestAlgorithm = 'sha256'): string {
+  return `${algorithm}:${createHash(algorithm).update(bytes).digest('hex')}`;
+}
+
+type Where = Pick<RegistryErrorContext, 'registry' | 'repository'>;
+
+/** Incremental hashing with the expected digest and size; `check()` throws DigestMismatchError. */
+export class DigestVerifier {
+  private readonly hash: Hash;
+  private received = 0;
+
+  constructor(readonly expected: string, readonly expectedSize: number | undefined, private readonly where: Where) {
+    this.hash = createHash(digestAlgorithm(expected));
+  }
+
+  get bytes(): number {
+    return this.received;
+  }
+
+  update(chunk: Buffer): void {
+    this.received += chunk.length;
+    if (this.expectedSize !== undefined && this.received > this.expectedSize) throw this.mismatch(`more than the expected ${this.expectedSize} bytes`);
+    this.hash.update(chunk);
+  }
+
+  check(): void {
+    if (this.expectedSize !== undefined && this.received !== this.expectedSize) {
+      throw this.mismatch(`${this.received} bytes instead of ${this.expectedSize}`);
+    }
+    const actual = `${digestAlgorithm(this.expected)}:${this.hash.digest('hex')}`;
+    if (actual !== this.expected) throw this.mismatch(`content hashes to ${actual}`);
+  }
+
+  private mismatch(detail: string): DigestMismatchError {
+    return new DigestMismatchError(`blob ${this.expected} from ${this.where.registry}/${this.where.repository ?? '?'} failed verification: ${detail}`, {
+      ...this.where, reference: this.expected, code: 'DIGEST_MISMATCH',
+    });
+  }
+}
+
+/**
+ * Passes bytes through while hashing them, holding back the latest chunk until the end so
+ * a request with a known Content-Length is never completed with bytes that fail the check:
+ * on a mismatch the stream errors and the upload is aborted one chunk short.
+ */
+export function verifyingStream(verifier: DigestVerifier, onBytes?: (bytes: number) => void): Transform {
+  let held: Buffer | undefined;
+  return new Transform({
+    transform(chunk: Buffer, _encoding, callback: TransformCallback) {
+      try {
+        verifier.update(chunk);
+      } catch (e) {
+        callback(e as Error);
+        return;
+      }
+      onBytes?.(chunk.length);
+      const previous = held;
+      held = chunk;
+      callback(null, previous);
+    },
+    flush(callback: TransformCallback) {
+      try {
+        verifier.check();
+      } catch (e) {
+        callback(e as Error);
+        return;
+      }
+      callback(null, held);
+    },
+  });
+}

@@ -1,0 +1,236 @@
+// HTTP to one registry: a pooled undici Agent, the registry's request-rate and concurrency
+// limits, timeouts, network errors mapped to RegistryError, and a few in-client retries of
+// 429/5xx answers (honouring Retry-After) for requests whose body can be sent again.
+import type { Readable } from 'node:stream';
+import { Agent, type Dispatcher } from 'undici';
+import { parseRetryAfter, RegistryError } from './errors.js';
+import { sleep, TokenBucket } from './token-bucket.js';
+
+export type HttpMethod = 'GET' | 'HEAD' | 'PUT' | 'POST' | 'PATCH' | 'DELETE';
+
+export interface RequestContext {
+  repository?: string;
+  reference?: string;
+}
+
+export interface TransportOptions {
+  /** The registry's config name, carried by every error. */
+  registry: string;
+  /** scheme://host[:port] */
+  url: string;
+  /** Accept self-signed certificates (config `insecure: true`). */
+  insecure?: boolean;
+  /** Requests started per second; 0/undefined = unlimited. */
+  requestsPerSecond?: number;
+  /** Connections (and so requests in flight) per origin. */
+  concurrency?: number;
+  timeouts?: { connectMs?: number; headersMs?: number; bodyMs?: number };
+  retry?: RetryOptions;
+}
+
+export interface RetryOptions {
+  /** Extra attempts after the first for 429/502/503/504 and network errors on replayable requests. */
+  attempts: number;
+  baseDelayMs: number;
+  /** Longest wait between attempts; a Retry-After beyond it is surfaced instead of slept through. */
+  maxDelayMs: number;
+}
+
+export const DEFAULT_RETRY: RetryOptions = { attempts: 3, baseDelayMs: 250, maxDelayMs: 10_000 };
+
+export interface TransportRequest {
+  method: HttpMethod;
+  /** Absolute URL, or a path resolved against the registry URL. */
+  url: string | URL;
+  headers?: Record<string, string>;
+  body?: Buffer | string | Readable;
+  context?: RequestContext;
+  signal?: AbortSignal;
+  /** Retry transient answers inside the transport; default: when the body is replayable. */
+  retry?: boolean;
+}
+
+export interface TransportResponse {
+  status: number;
+  url: URL;
+  headers: Record<string, string | string[] | undefined>;
+  body: Dispatcher.ResponseData['body'];
+  header(name: string): string | undefined;
+}
+
+const RETRY_STATUSES = new Set([429, 502, 503, 504]);
+const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT']);
+
+export class Transport {
+  readonly registry: string;
+  readonly baseUrl: URL;
+  private readonly agent: Agent;
+  private readonly rate: TokenBucket;
+  private readonly retryOptions: RetryOptions;
+
+  constructor(options: TransportOptions) {
+    this.registry = options.registry;
+    this.baseUrl = new URL(options.url);
+    this.rate = new TokenBucket({ ratePerSecond: options.requestsPerSecond ?? 0 });
+    this.retryOptions = options.retry ?? DEFAULT_RETRY;
+    const t = options.timeouts ?? {};
+    this.agent = new Agent({
+      connections: options.concurrency ?? 8,
+      headersTimeout: t.headersMs ?? 60_000,
+      bodyTimeout: t.bodyMs ?? 120_000,
+      connect: { timeout: t.connectMs ?? 10_000, ...(options.insecure ? { rejectUnauthorized: false } : {}) },
+      keepAliveTimeout: 10_000,
+    });
+  }
+
+  resolve(url: string | URL): URL {
+    return url instanceof URL ? url : new URL(url, this.baseUrl);
+  }
+
+  async request(req: TransportRequest): Promise<TransportResponse> {
+    const url = this.resolve(req.url);
+    const replayable = req.body === undefined || typeof req.body === 'string' || Buffer.isBuffer(req.body);
+    const retry = (req.retry ?? replayable) && replayable;
+    const attempts = retry ? this.retryOptions.attempts : 0;
+    for (let attempt = 0; ; attempt++) {
+      let res: TransportResponse;
+      try {
+        res = await this.once(url, req);
+      } catch (e) {
+        const idempotent = req.method === 'GET' || req.method === 'HEAD';
+        if (attempt < attempts && idempotent && e instanceof RegistryError && e.transient && !req.signal?.aborted) {
+          await sleep(this.backoff(attempt, undefined), req.signal);
+          continue;
+        }
+        throw e;
+      }
+      if (attempt >= attempts || !RETRY_STATUSES.has(res.status)) return res;
+      const retryAfterMs = parseRetryAfter(res.header('retry-after'));
+      if (retryAfterMs !== undefined && retryAfterMs > this.retryOptions.maxDelayMs) return res;
+      await res.body.dump().catch(() => undefined);
+      await sleep(this.backoff(attempt, retryAfterMs), req.signal);
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.agent.close();
+  }
+
+  private backoff(attempt: number, retryAfterMs: number | undefined): number {
+    if (retryAfterMs !== undefined) return Math.min(retryAfterMs, this.retryOptions.maxDelayMs);
+    const exp = this.retryOptions.baseDelayMs * 2 ** attempt;
+    return Math.min(this.retryOptions.maxDelayMs, exp / 2 + Math.random() * (exp / 2));
+  }
+
+  private async once(url: URL, req: TransportRequest): Promise<TransportResponse> {
+    await this.rate.take(1, req.signal);
+    let data: Dispatcher.ResponseData;
+    try {
+      data = await this.agent.request({
+        origin: url.origin,
+        path: url.pathname + url.search,
+        method: req.method,
+        headers: req.headers ?? {},
+        body: req.body ?? null,
+        signal: req.signal ?? null,
+      });
+    } catch (e) {
+      throw this.networkError(e, req.method, url, req.context, req.signal);
+    }
+    const headers = data.headers as Record<string, string | string[] | undefined>;
+    return {
+      status: data.statusCode,
+      url,
+      headers,
+      body: data.body,
+      header(name: string) {
+        const value = headers[name.toLowerCase()];
+        return Array.isArray(value) ? value[0] : value;
+      },
+    };
+  }
+
+  /** Wraps a failure with no HTTP answer (refused, reset, timeout) with where it happened. */
+  networkError(e: unknown, method: string, url: URL, context: RequestContext | undefined, signal?: AbortSignal): unknown {
+    if (e instanceof RegistryError) return e;
+    if (signal?.aborted) return signal.reason ?? e;
+    // A request body stream that failed (digest check, source registry error) keeps its own error.
+    if (e instanceof Error && e.cause instanceof RegistryError) return e.cause;
+    const code = errorCode(e);
+    const timeout = code !== undefined && TIMEOUT_CODES.has(code);
+    const detail = e instanceof Error ? e.message : String(e);
+    return new RegistryError(
+      `${method} ${url.href} (registry ${this.registry}) failed: ${timeout ? 'timed out' : 'network error'} (${code ?? 'unknown'}: ${detail})`,
+      { registry: this.registry, ...context, code: timeout ? 'TIMEOUT' : 'NETWORK', cause: e },
+    );
+  }
+}
+
+function errorCode(e: unknown): string | undefined {
+  let current: unknown = e;
+  for (let depth = 0; depth < 4 && current && typeof current === 'object'; depth++) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === 'string') return code;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+/** Reads an error response (bounded) and builds the RegistryError for it, OCI error code included. */
+export async function responseError(
+  res: TransportResponse, registry: string, context: RequestContext & { method: string }, what?: string,
+): Promise<RegistryError> {
+  const text = await readBounded(res.body, 64 * 1024).catch(() => '');
+  const oci = parseOciErrors(text);
+  const retryAfterMs = parseRetryAfter(res.header('retry-after'));
+  const where = [context.repository && `repository ${context.repository}`, context.reference && `reference ${context.reference}`].filter(Boolean).join(', ');
+  const detail = oci ? `${oci.code}: ${oci.message}` : text.trim().slice(0, 200) || 'no body';
+  const message = `${what ?? `${context.method} ${res.url.pathname}`} at registry ${registry}${where ? ` (${where})` : ''} -> HTTP ${res.status} ${detail}`;
+  return new RegistryError(message, {
+    registry,
+    ...(context.repository !== undefined ? { repository: context.repository } : {}),
+    ...(context.reference !== undefined ? { reference: context.reference } : {}),
+    status: res.status,
+    ...(oci ? { code: oci.code } : {}),
+    ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
+  });
+}
+
+/** `{errors:[{code,message}]}` -> the first error, or undefined for other bodies. */
+export function parseOciErrors(text: string): { code: string; message: string } | undefined {
+  if (!text) return undefined;
+  try {
+    const json = JSON.parse(text) as { errors?: Array<{ code?: unknown; message?: unknown }> };
+    const first = Array.isArray(json.errors) ? json.errors[0] : undefined;
+    if (first && typeof first.code === 'string') {
+      return { code: first.code, message: typeof first.message === 'string' ? first.message : '' };
+    }
+  } catch {
+    // Not JSON: the caller shows the text.
+  }
+  return undefined;
+}
+
+export async function readBounded(body: AsyncIterable<Buffer | string>, limit: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    const buf = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+    if (size < limit) chunks.push(buf.subarray(0, limit - size));
+    size += buf.length;
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** Reads a whole body up to `limit` bytes, failing beyond it (manifests, token responses). */
+export async function readAll(body: AsyncIterable<Buffer | string>, limit: number, onTooLarge: () => Error): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    const buf = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+    size += buf.length;
+    if (size > limit) throw onTooLarge();
+    chunks.push(buf);
+  }
+  return Buffer.concat(chunks);
+}
