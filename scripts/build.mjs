@@ -1,21 +1,30 @@
 // Bundles the CLI (and the Lambda handlers, when present) with esbuild so that
 // `npx ferry` starts fast and never compiles TypeScript at run time.
+// Code splitting keeps `ferry --help` small: commands `await import()` their heavy parts
+// (AWS SDK, SQLite, the server), which land in separate chunks loaded only when used.
 import { build } from 'esbuild';
-import { existsSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, rmSync } from 'node:fs';
 
+const pkg = JSON.parse(readFileSync('package.json', 'utf8'));
 const external = ['better-sqlite3', 'pino', 'thread-stream', 'pino-pretty'];
+// Stale chunks from earlier builds would otherwise pile up in dist/.
+for (const stale of ['dist/chunks']) rmSync(stale, { recursive: true, force: true });
 await build({
   entryPoints: { cli: 'infra/local/cli.ts' },
   outdir: 'dist',
+  chunkNames: 'chunks/[name]-[hash]',
   bundle: true,
+  splitting: true,
   platform: 'node',
   target: 'node20',
   format: 'esm',
   sourcemap: true,
   external,
+  define: { FERRY_VERSION: JSON.stringify(pkg.version) },
   banner: {
     js: "#!/usr/bin/env node\nimport { createRequire as __ferryCreateRequire } from 'node:module'; const require = __ferryCreateRequire(import.meta.url);",
   },
   logLevel: 'warning',
 });
 if (!existsSync('dist/cli.js')) throw new Error('build produced no dist/cli.js');
+chmodSync('dist/cli.js', 0o755);

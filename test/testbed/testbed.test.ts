@@ -98,6 +98,15 @@ describe('plain registry', () => {
     expect(digestOf(await inspectRaw(`${registry.host}/team/durable:v1`))).toBe(image.digest);
   });
 
+  it('wipes its storage on demand, keeping the port', async () => {
+    await pushRandomImage(`${registry.host}/team/wiped:v1`);
+    const { port } = registry;
+    await registry.wipe();
+    expect(registry.port).toBe(port);
+    expect(await exists(`${registry.host}/team/wiped:v1`)).toBe(false);
+    expect((await fetch(`${registry.url}/v2/`)).status).toBe(200);
+  });
+
   it('stops its process and removes its storage', async () => {
     const other = await startRegistry({ name: 'short-lived' });
     const pid = other.pid;

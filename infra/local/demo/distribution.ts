@@ -75,6 +75,8 @@ export interface DistributionRegistry {
   stop(): Promise<void>;
   /** Stops and starts again on the same port with the same storage. */
   restart(): Promise<void>;
+  /** Stops, deletes all stored repositories and blobs, and starts again empty on the same port. */
+  wipe(): Promise<void>;
 }
 
 /** Every registry process this module started and has not stopped; killed on process exit. */
@@ -349,6 +351,13 @@ export async function startDistribution(opts: DistributionOptions = {}): Promise
     async restart() {
       if (stopped) throw new Error(`registry ${name} was stopped; it cannot restart`);
       if (child) await terminate(child);
+      await launch();
+    },
+    async wipe() {
+      if (stopped) throw new Error(`registry ${name} was stopped; it cannot be wiped`);
+      if (child) await terminate(child);
+      await rm(dataDir, { recursive: true, force: true });
+      await mkdir(dataDir, { recursive: true });
       await launch();
     },
   };
