@@ -1,0 +1,40 @@
+// Retry delays: exponential from the first delay, doubling per attempt, capped, with
+// jitter so that jobs failing together (a registry outage) do not retry in lockstep.
+
+/** DESIGN section 3: backoff doubles per attempt "capped at 15m". */
+export const MAX_BACKOFF_MS = 15 * 60_000;
+/** A registry's Retry-After is honoured up to the longest visibility change SQS accepts (12 h). */
+export const MAX_RETRY_AFTER_MS = 12 * 3600_000;
+
+/**
+ * full: uniform in [0, d] (spreads best, may retry almost at once);
+ * equal: uniform in [d/2, d] (spreads, and still waits at least half);
+ * none: exactly d.
+ */
+export type Jitter = 'full' | 'equal' | 'none';
+
+export interface BackoffOptions {
+  /** Delay after the first failed attempt, before jitter. */
+  baseMs: number;
+  capMs?: number;
+  jitter?: Jitter;
+  /** Uniform in [0, 1); injectable so tests can pin the jitter. */
+  random?: () => number;
+}
+
+/** The un-jittered delay after `attempt` failed attempts (1-based). */
+export function exponentialDelayMs(attempt: number, baseMs: number, capMs = MAX_BACKOFF_MS): number {
+  const exponent = Math.max(0, Math.floor(attempt) - 1);
+  // 2^exponent overflows to Infinity long after the cap: min() handles it.
+  return Math.min(capMs, Math.max(0, baseMs) * 2 ** exponent);
+}
+
+/** How long to wait before the next attempt, never less than the registry's Retry-After. */
+export function backoffDelayMs(attempt: number, options: BackoffOptions, retryAfterMs?: number): number {
+  const d = exponentialDelayMs(attempt, options.baseMs, options.capMs);
+  const r = (options.random ?? Math.random)();
+  const jitter = options.jitter ?? 'equal';
+  const jittered = jitter === 'full' ? r * d : jitter === 'equal' ? d / 2 + (r * d) / 2 : d;
+  const floor = retryAfterMs === undefined ? 0 : Math.min(MAX_RETRY_AFTER_MS, Math.max(0, retryAfterMs));
+  return Math.round(Math.max(jittered, floor));
+}

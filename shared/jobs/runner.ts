@@ -1,0 +1,196 @@
+// Runs one received job message to its next state. The order of steps is what makes
+// at-least-once delivery safe:
+//   - the message is acked only after the job record says how the run ended;
+//   - a key lease keeps two runs of one key (two deliveries, or a newer job for the same
+//     tag) from racing; the loser is deferred, which is not an attempt;
+//   - while the job runs, a heartbeat extends both the message visibility and the lease,
+//     so a long copy is not redelivered to another worker halfway through.
+import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import type { FerryMetrics } from '../observability/metrics.js';
+import type { Logger } from '../observability/logger.js';
+import type { ReplicateJob, ReplicateOutcome } from '../replicate/types.js';
+import { backoffDelayMs, MAX_BACKOFF_MS, type Jitter } from './backoff.js';
+import { classifyError } from './classify.js';
+import { DEFAULT_TTL_SECONDS, isTerminal, type Job, type JobError } from './model.js';
+import { systemClock, type Clock, type JobQueue, type JobStore, type ReceivedMessage } from './ports.js';
+
+export type RunResult = 'succeeded' | 'skipped' | 'retry' | 'dead' | 'duplicate' | 'deferred';
+
+export interface JobRunnerOptions {
+  queue: JobQueue;
+  store: JobStore;
+  replicate: ReplicateJob;
+  /** Runs before a job is dead-lettered (worker.maxAttempts). */
+  maxAttempts: number;
+  /** First backoff (worker.retryDelay, ms); doubles per attempt. */
+  retryDelayMs: number;
+  /** How long a received message stays invisible; also the key lease (worker.visibilityTimeout in s). */
+  visibilitySeconds: number;
+  /** How long terminal records are kept (config retention, ms). Default 30 days. */
+  retentionMs?: number;
+  /** Delay before a deferred message (key busy) is tried again. Default 5 s. */
+  deferSeconds?: number;
+  /** Heartbeat period; default a third of the visibility timeout. */
+  heartbeatMs?: number;
+  maxBackoffMs?: number;
+  jitter?: Jitter;
+  random?: () => number;
+  clock?: Clock;
+  logger?: Logger;
+  metrics?: FerryMetrics;
+}
+
+export interface JobRunner {
+  handle(received: ReceivedMessage, signal?: AbortSignal): Promise<RunResult>;
+}
+
+export function createJobRunner(options: JobRunnerOptions): JobRunner {
+  const { queue, store, replicate, maxAttempts, visibilitySeconds, logger, metrics } = options;
+  const clock = options.clock ?? systemClock;
+  const retentionSeconds = Math.round((options.retentionMs ?? DEFAULT_TTL_SECONDS * 1000) / 1000);
+  const deferSeconds = options.deferSeconds ?? 5;
+  const heartbeatMs = options.heartbeatMs ?? Math.max(1000, (visibilitySeconds * 1000) / 3);
+  const backoff = {
+    baseMs: options.retryDelayMs,
+    capMs: options.maxBackoffMs ?? MAX_BACKOFF_MS,
+    jitter: options.jitter ?? 'equal',
+    ...(options.random ? { random: options.random } : {}),
+  };
+
+  const expiresAt = (now: Date) => Math.floor(now.getTime() / 1000) + retentionSeconds;
+
+  function jobLog(job: Job): Logger | undefined {
+    return logger?.child({ jobId: job.id, policy: job.policy, repository: job.source.repository, reference: job.source.reference, destination: `${job.destination.registry}/${job.destination.repository}` });
+  }
+
+  /** Extends visibility and lease while the job runs; failures are logged, never thrown. */
+  function startHeartbeat(receipt: string, key: string, owner: string, log: Logger | undefined): () => void {
+    const timer = setInterval(() => {
+      Promise.all([queue.retryLater(receipt, visibilitySeconds), store.claimKey(key, owner, visibilitySeconds)])
+        .then(([, held]) => { if (!held) log?.warn('lost the key lease while running (another run may start)'); })
+        .catch((err: unknown) => log?.warn({ err }, 'heartbeat failed'));
+    }, heartbeatMs);
+    timer.unref();
+    return () => clearInterval(timer);
+  }
+
+  async function finishSuccess(job: Job, outcome: ReplicateOutcome, receipt: string, started: number, log: Logger | undefined): Promise<RunResult> {
+    const status = outcome.action === 'skipped' ? 'skipped' : 'succeeded';
+    const now = clock.now();
+    const done = await store.transition(job.id, ['running'], {
+      status,
+      outcome: { action: outcome.action, ...(outcome.reason !== undefined ? { reason: outcome.reason } : {}), ...(outcome.digest !== undefined ? { digest: outcome.digest } : {}) },
+      stats: outcome.stats,
+      finishedAt: now.toISOString(),
+      expiresAt: expiresAt(now),
+    });
+    if (!done) log?.warn('job record changed while running; its outcome was not recorded');
+    await queue.ack(receipt);
+    metrics?.jobsFinished.inc({ status, policy: job.policy });
+    metrics?.jobDuration.observe({ status }, (performance.now() - started) / 1000);
+    metrics?.recordStats(outcome.stats);
+    log?.info({ status, action: outcome.action, reason: outcome.reason, digest: outcome.digest, stats: outcome.stats }, 'job finished');
+    return status;
+  }
+
+  async function finishFailure(job: Job, err: unknown, received: ReceivedMessage, started: number, log: Logger | undefined): Promise<RunResult> {
+    const { error, retryAfterMs } = classifyError(err);
+    const now = clock.now();
+    const seconds = (performance.now() - started) / 1000;
+    if (!error.transient || job.attempts >= maxAttempts) {
+      const reason = error.transient
+        ? `attempts exhausted (${job.attempts}/${maxAttempts}): ${error.message}`
+        : `permanent error: ${error.message}`;
+      // Dead-letter first: a crash between the two steps then leaves the message in the DLQ
+      // (where replay finds it) instead of queued for a job that will never run again.
+      await queue.deadLetter(received.receipt, received.message, reason);
+      await store.transition(job.id, ['running'], { status: 'dead', lastError: error, finishedAt: now.toISOString(), expiresAt: expiresAt(now) });
+      metrics?.jobsFinished.inc({ status: 'dead', policy: job.policy });
+      metrics?.jobDuration.observe({ status: 'dead' }, seconds);
+      log?.error({ err, error, attempts: job.attempts }, `job dead: ${reason}`);
+      return 'dead';
+    }
+    const delayMs = backoffDelayMs(job.attempts, backoff, retryAfterMs);
+    await store.transition(job.id, ['running'], { status: 'failed', lastError: error });
+    await queue.retryLater(received.receipt, Math.ceil(delayMs / 1000));
+    metrics?.jobsFinished.inc({ status: 'failed', policy: job.policy });
+    metrics?.jobDuration.observe({ status: 'failed' }, seconds);
+    log?.warn({ err, error, attempts: job.attempts, retryInMs: delayMs }, 'job failed, will retry');
+    return 'retry';
+  }
+
+  return {
+    async handle(received, signal) {
+      const { message, receipt } = received;
+      const found = await store.get(message.jobId);
+      if (!found) {
+        // Expired and purged, or never stored: nothing to converge.
+        logger?.warn({ jobId: message.jobId, key: message.key }, 'message for an unknown job dropped');
+        await queue.ack(receipt);
+        return 'duplicate';
+      }
+      if (isTerminal(found.status)) {
+        await queue.ack(receipt);
+        return 'duplicate';
+      }
+      const log = jobLog(found);
+      const owner = `${found.id}:${randomUUID()}`;
+      if (!(await store.claimKey(found.key, owner, visibilitySeconds))) {
+        await queue.retryLater(receipt, deferSeconds);
+        log?.debug('key busy with another run, deferred');
+        return 'deferred';
+      }
+      let stopHeartbeat: (() => void) | undefined;
+      try {
+        // Re-read under the lease: the record may have moved on since the first read.
+        const current = await store.get(found.id);
+        if (!current || isTerminal(current.status)) {
+          await queue.ack(receipt);
+          return 'duplicate';
+        }
+        // 'running' is allowed: holding the lease proves the previous run is gone (it crashed
+        // and its lease expired), so this delivery takes over.
+        const job = await store.transition(current.id, [current.status], {
+          status: 'running',
+          attempts: current.attempts + 1,
+          startedAt: clock.now().toISOString(),
+        });
+        if (!job) {
+          await queue.retryLater(receipt, deferSeconds);
+          return 'deferred';
+        }
+        metrics?.jobAttempts.inc();
+        log?.info({ attempt: job.attempts, receiveCount: received.receiveCount }, 'job started');
+        stopHeartbeat = startHeartbeat(receipt, job.key, owner, log);
+        const started = performance.now();
+        let outcome: ReplicateOutcome;
+        try {
+          outcome = await replicate(job, signal ? { signal } : {});
+        } catch (err) {
+          stopHeartbeat();
+          if (signal?.aborted) return await release(current, job, receipt, log);
+          return await finishFailure(job, err, received, started, log);
+        }
+        stopHeartbeat();
+        return await finishSuccess(job, outcome, receipt, started, log);
+      } finally {
+        stopHeartbeat?.();
+        await store.releaseKey(found.key, owner).catch((err: unknown) => log?.warn({ err }, 'releasing the key lease failed'));
+      }
+    },
+  };
+
+  /** Shutdown interrupted the run: not the job's fault, so the attempt does not count. */
+  async function release(before: Job, job: Job, receipt: string, log: Logger | undefined): Promise<RunResult> {
+    const interrupted: JobError = { message: 'interrupted by shutdown', transient: true, code: 'INTERRUPTED' };
+    await store.transition(job.id, ['running'], {
+      status: before.status === 'running' ? 'queued' : before.status,
+      attempts: before.attempts,
+      ...(before.lastError ? {} : { lastError: interrupted }),
+    });
+    await queue.retryLater(receipt, 0);
+    log?.info('job interrupted by shutdown, released');
+    return 'retry';
+  }
+}
