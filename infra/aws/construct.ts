@@ -1,0 +1,280 @@
+// FerryReplication: everything ferry needs in one AWS account, built from a validated
+// ferry.yaml. Queue + DLQ, job table, four functions with least-privilege roles, the
+// webhook Function URL, schedules for periodic reconcile, an ECR EventBridge rule, alarms.
+import {
+  AssetHashType, DockerImage, Duration, RemovalPolicy, Stack,
+  aws_cloudwatch as cloudwatch, aws_dynamodb as dynamodb, aws_events as events,
+  aws_events_targets as targets, aws_iam as iam, aws_lambda as lambda,
+  aws_lambda_event_sources as sources, aws_logs as logs, aws_sqs as sqs,
+} from 'aws-cdk-lib';
+import { Construct } from 'constructs';
+import { createHash } from 'node:crypto';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ENV, bakeConfig } from '../../functions/lib/baked-config.js';
+import type { FerryConfig } from '../../shared/config/schema.js';
+import { LAMBDA_HANDLER, bundleHandlers, writeFunctionAsset, type HandlerName } from './bundle.js';
+import { toEventBridgeCron } from './cron.js';
+import {
+  destinationRegistries, ecrEventSources, ecrRegistries, registryAuthSecretArns,
+  secretResourceArns, sourceRegistries, webhookSecretArns, type EcrRegistryRef,
+} from './registries.js';
+import { JOB_TABLE, TABLE_ACTIONS } from './table.js';
+
+export interface FerryReplicationProps {
+  /** ferry.yaml, validated. Plaintext secrets in it are not deployed (see bakeConfig). */
+  config: FerryConfig;
+  /** SQS records per worker invocation (1-10). Default 5. */
+  batchSize?: number;
+  /** Records of one batch processed at once. Default: batchSize. */
+  batchConcurrency?: number;
+  /** Worker timeout; the queue's visibility timeout is six times this. Default 15 minutes (the Lambda maximum). */
+  workerTimeout?: Duration;
+  /** Worker memory (Lambda CPU and network scale with it). Default 1024 MiB. */
+  workerMemorySize?: number;
+  /** What alarms do when they fire (e.g. an SNS action). Default: none, alarms are visible in CloudWatch. */
+  alarmActions?: cloudwatch.IAlarmAction[];
+  /** Job table on stack deletion. Default RETAIN: job history outlives the stack. */
+  tableRemovalPolicy?: RemovalPolicy;
+}
+
+/** A config the stack cannot deploy, with what to change. */
+export class FerryStackConfigError extends Error {
+  override readonly name = 'FerryStackConfigError';
+}
+
+/** SQS event source mappings accept a maximum concurrency of 2 to 1000. */
+export const MIN_WORKER_CONCURRENCY = 2;
+const MAX_LAMBDA_TIMEOUT_MINUTES = 15;
+/** AWS guidance for SQS-triggered functions: visibility timeout at least six times the function timeout. */
+const VISIBILITY_FACTOR = 6;
+
+export class FerryReplication extends Construct {
+  readonly queue: sqs.Queue;
+  readonly deadLetterQueue: sqs.Queue;
+  readonly table: dynamodb.Table;
+  readonly webhookFunction: lambda.Function;
+  readonly webhookUrl: lambda.FunctionUrl;
+  readonly workerFunction: lambda.Function;
+  readonly adminFunction: lambda.Function;
+  readonly reconcileFunction: lambda.Function;
+  readonly schedules: Record<string, events.Rule> = {};
+  readonly ecrRules: Record<string, events.Rule> = {};
+  readonly alarms: { deadLetters: cloudwatch.Alarm; workerErrors: cloudwatch.Alarm };
+  /** Synth-time notes (e.g. plaintext secrets that were left out). */
+  readonly warnings: string[];
+
+  constructor(scope: Construct, id: string, props: FerryReplicationProps) {
+    super(scope, id);
+    const { config } = props;
+    const concurrency = config.worker.concurrency;
+    if (concurrency < MIN_WORKER_CONCURRENCY) {
+      throw new FerryStackConfigError(
+        `worker.concurrency is ${concurrency}; on AWS it must be at least ${MIN_WORKER_CONCURRENCY}: it sets both the worker's reserved concurrency ` +
+        `and the SQS event source's maximum concurrency, which AWS accepts only from 2 to 1000. Set worker.concurrency: 2 or more.`,
+      );
+    }
+    const batchSize = props.batchSize ?? 5;
+    if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 10) {
+      throw new FerryStackConfigError(`batchSize is ${batchSize}; it must be 1-10 (SQS event sources without a batching window take at most 10 records)`);
+    }
+    const batchConcurrency = props.batchConcurrency ?? batchSize;
+    const workerTimeout = props.workerTimeout ?? Duration.minutes(MAX_LAMBDA_TIMEOUT_MINUTES);
+    if (workerTimeout.toSeconds() > MAX_LAMBDA_TIMEOUT_MINUTES * 60) {
+      throw new FerryStackConfigError(`workerTimeout is ${workerTimeout.toHumanString()}; Lambda allows at most ${MAX_LAMBDA_TIMEOUT_MINUTES} minutes`);
+    }
+    const schedules = config.policies.flatMap((p) => {
+      if (!p.schedule) return [];
+      try {
+        return [{ policy: p.name, cron: toEventBridgeCron(p.schedule) }];
+      } catch (e) {
+        throw new FerryStackConfigError(`policies.${p.name}.schedule: ${(e as Error).message}`);
+      }
+    });
+
+    const baked = bakeConfig(config);
+    this.warnings = baked.warnings;
+
+    this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
+      retentionPeriod: Duration.days(14),
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+    });
+    this.queue = new sqs.Queue(this, 'JobQueue', {
+      visibilityTimeout: Duration.seconds(workerTimeout.toSeconds() * VISIBILITY_FACTOR),
+      retentionPeriod: Duration.days(14),
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: config.worker.maxAttempts },
+    });
+    this.table = new dynamodb.Table(this, 'JobTable', {
+      ...JOB_TABLE.keys,
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      timeToLiveAttribute: JOB_TABLE.ttlAttribute,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      removalPolicy: props.tableRemovalPolicy ?? RemovalPolicy.RETAIN,
+    });
+    for (const index of JOB_TABLE.indexes) this.table.addGlobalSecondaryIndex(index);
+
+    const environment: Record<string, string> = {
+      [ENV.queueUrl]: this.queue.queueUrl,
+      [ENV.deadLetterQueueUrl]: this.deadLetterQueue.queueUrl,
+      [ENV.table]: this.table.tableName,
+      NODE_OPTIONS: '--enable-source-maps',
+    };
+    const bundles = bundleHandlers();
+    const fn = (name: HandlerName, options: { timeout: Duration; memorySize: number; description: string; extraEnv?: Record<string, string>; reservedConcurrentExecutions?: number }): lambda.Function => {
+      const bundle = bundles.get(name)!;
+      const logGroup = new logs.LogGroup(this, `${cap(name)}Logs`, { retention: logs.RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY });
+      return new lambda.Function(this, `${cap(name)}Function`, {
+        description: options.description,
+        runtime: lambda.Runtime.NODEJS_22_X,
+        architecture: lambda.Architecture.ARM_64,
+        handler: LAMBDA_HANDLER,
+        code: lambda.Code.fromAsset(FUNCTIONS_DIR, {
+          assetHashType: AssetHashType.CUSTOM,
+          assetHash: createHash('sha256').update(bundle.hash).update('\0').update(baked.json).digest('hex'),
+          bundling: {
+            // Never used: local bundling always succeeds (esbuild is a dependency), no Docker needed.
+            image: DockerImage.fromRegistry('ferry/no-docker-bundling'),
+            local: { tryBundle: (outputDir) => { writeFunctionAsset(outputDir, bundle, baked.json); return true; } },
+          },
+        }),
+        timeout: options.timeout,
+        memorySize: options.memorySize,
+        environment: { ...environment, ...options.extraEnv },
+        logGroup,
+        ...(options.reservedConcurrentExecutions !== undefined ? { reservedConcurrentExecutions: options.reservedConcurrentExecutions } : {}),
+      });
+    };
+
+    this.webhookFunction = fn('webhook', { timeout: Duration.seconds(30), memorySize: 256, description: 'ferry: registry webhooks and ECR events -> jobs' });
+    this.webhookUrl = this.webhookFunction.addFunctionUrl({ authType: lambda.FunctionUrlAuthType.NONE });
+    this.workerFunction = fn('worker', {
+      timeout: workerTimeout,
+      memorySize: props.workerMemorySize ?? 1024,
+      description: 'ferry: runs replication jobs from the queue',
+      reservedConcurrentExecutions: concurrency,
+      extraEnv: { [ENV.batchConcurrency]: String(batchConcurrency) },
+    });
+    this.workerFunction.addEventSource(new sources.SqsEventSource(this.queue, {
+      batchSize,
+      maxConcurrency: concurrency,
+      reportBatchItemFailures: true,
+    }));
+    this.adminFunction = fn('admin', { timeout: Duration.minutes(5), memorySize: 512, description: 'ferry: jobs, DLQ and replay (IAM-authorised invoke)' });
+    this.reconcileFunction = fn('reconcile', { timeout: Duration.minutes(MAX_LAMBDA_TIMEOUT_MINUTES), memorySize: 512, description: 'ferry: periodic reconcile (initial sync + drift repair)' });
+
+    this.grantLeastPrivilege(config);
+
+    for (const { policy, cron } of schedules) {
+      const rule = new events.Rule(this, `Schedule${logicalName(policy)}`, {
+        description: `ferry: reconcile policy ${policy}`,
+        schedule: events.Schedule.expression(`cron(${cron})`),
+      });
+      rule.addTarget(new targets.LambdaFunction(this.reconcileFunction, { event: events.RuleTargetInput.fromObject({ policy }) }));
+      this.schedules[policy] = rule;
+    }
+    for (const ecr of ecrEventSources(config)) {
+      const rule = new events.Rule(this, `EcrEvents${logicalName(ecr.name)}`, {
+        description: `ferry: ECR image pushes and deletes of registry ${ecr.name}`,
+        eventPattern: {
+          source: ['aws.ecr'],
+          detailType: ['ECR Image Action'],
+          account: [ecr.account],
+          region: [ecr.region],
+          detail: { result: ['SUCCESS'], 'action-type': ['PUSH', 'DELETE'] },
+        },
+      });
+      rule.addTarget(new targets.LambdaFunction(this.webhookFunction));
+      this.ecrRules[ecr.name] = rule;
+    }
+
+    const deadLetters = new cloudwatch.Alarm(this, 'DeadLettersAlarm', {
+      alarmDescription: 'ferry: jobs exhausted their attempts and wait in the dead-letter queue (replay with the admin function)',
+      metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: 'Maximum' }),
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    const workerErrors = new cloudwatch.Alarm(this, 'WorkerErrorsAlarm', {
+      alarmDescription: 'ferry: the worker function failed invocations (crashes or timeouts, not job failures)',
+      metric: this.workerFunction.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' }),
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    for (const action of props.alarmActions ?? []) {
+      deadLetters.addAlarmAction(action);
+      workerErrors.addAlarmAction(action);
+    }
+    this.alarms = { deadLetters, workerErrors };
+  }
+
+  /** Every statement names its actions; no wildcard actions anywhere. */
+  private grantLeastPrivilege(config: FerryConfig): void {
+    const tableResources = [this.table.tableArn, `${this.table.tableArn}/index/*`];
+    const allow = (fnc: lambda.Function, actions: string[], resources: string[]): void => {
+      if (resources.length === 0) return;
+      fnc.addToRolePolicy(new iam.PolicyStatement({ actions, resources }));
+    };
+    const registrySecrets = registryAuthSecretArns(config).flatMap(secretResourceArns);
+    const hookSecrets = webhookSecretArns(config).flatMap(secretResourceArns);
+    const sources = ecrRegistries(config, sourceRegistries(config));
+    const destinations = ecrRegistries(config, destinationRegistries(config));
+
+    // webhook: create job records, send their messages.
+    allow(this.webhookFunction, TABLE_ACTIONS.enqueue, tableResources);
+    allow(this.webhookFunction, ['sqs:SendMessage', 'sqs:GetQueueAttributes'], [this.queue.queueArn]);
+    allow(this.webhookFunction, ['secretsmanager:GetSecretValue'], hookSecrets);
+
+    // worker: the event source receives and deletes; the runner changes visibility for
+    // backoff, dead-letters explicitly, and reads/writes job records.
+    allow(this.workerFunction, TABLE_ACTIONS.run, tableResources);
+    allow(this.workerFunction, ['sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:SendMessage', 'sqs:GetQueueAttributes'], [this.queue.queueArn]);
+    allow(this.workerFunction, ['sqs:SendMessage'], [this.deadLetterQueue.queueArn]);
+    allow(this.workerFunction, ['secretsmanager:GetSecretValue'], registrySecrets);
+    this.grantEcr(this.workerFunction, sources, destinations);
+
+    // reconcile: reads registries, enqueues.
+    allow(this.reconcileFunction, TABLE_ACTIONS.enqueue, tableResources);
+    allow(this.reconcileFunction, ['sqs:SendMessage', 'sqs:GetQueueAttributes'], [this.queue.queueArn]);
+    allow(this.reconcileFunction, ['secretsmanager:GetSecretValue'], registrySecrets);
+    this.grantEcr(this.reconcileFunction, sources, destinations, { readOnly: true });
+
+    // admin: jobs, DLQ inspection and replay, sync (= reconcile on demand).
+    allow(this.adminFunction, TABLE_ACTIONS.admin, tableResources);
+    allow(this.adminFunction, ['sqs:SendMessage', 'sqs:GetQueueAttributes'], [this.queue.queueArn]);
+    allow(this.adminFunction, ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:ChangeMessageVisibility', 'sqs:GetQueueAttributes'], [this.deadLetterQueue.queueArn]);
+    allow(this.adminFunction, ['secretsmanager:GetSecretValue'], registrySecrets);
+    this.grantEcr(this.adminFunction, sources, destinations, { readOnly: true });
+  }
+
+  private grantEcr(fnc: lambda.Function, sources: EcrRegistryRef[], destinations: EcrRegistryRef[], options: { readOnly?: boolean } = {}): void {
+    if (sources.length + destinations.length === 0) return;
+    const partition = Stack.of(this).partition;
+    const repos = (refs: EcrRegistryRef[]): string[] => [...new Set(refs.map((r) => `arn:${partition}:ecr:${r.region}:${r.account}:repository/*`))];
+    // GetAuthorizationToken is not resource-scoped in IAM: the token's use is limited by the statements below.
+    fnc.addToRolePolicy(new iam.PolicyStatement({ actions: ['ecr:GetAuthorizationToken'], resources: ['*'] }));
+    const read = ['ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer', 'ecr:BatchCheckLayerAvailability', 'ecr:DescribeImages', 'ecr:ListImages'];
+    const write = ['ecr:InitiateLayerUpload', 'ecr:UploadLayerPart', 'ecr:CompleteLayerUpload', 'ecr:PutImage', 'ecr:BatchDeleteImage'];
+    const readable = repos([...sources, ...destinations]);
+    fnc.addToRolePolicy(new iam.PolicyStatement({ actions: read, resources: readable }));
+    if (!options.readOnly && destinations.length > 0) fnc.addToRolePolicy(new iam.PolicyStatement({ actions: write, resources: repos(destinations) }));
+  }
+}
+
+const FUNCTIONS_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../functions');
+
+function cap(s: string): string {
+  return s.charAt(0).toUpperCase() + s.slice(1);
+}
+
+/** Policy and registry names -> a CloudFormation-safe id that stays unique ("a-b" and "a_b" differ). */
+export function logicalName(name: string): string {
+  const clean = name.split(/[^A-Za-z0-9]+/).filter(Boolean).map(cap).join('');
+  return clean === name ? clean : `${clean}${createHash('sha256').update(name).digest('hex').slice(0, 6)}`;
+}
+

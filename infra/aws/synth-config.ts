@@ -1,0 +1,39 @@
+// Which ferry.yaml the stack is synthesised from, and how it is read without the runtime
+// environment: `--context config=PATH`, else FERRY_CONFIG, else ferry.yaml, else
+// ferry.example.yaml (so `npm run synth` works in CI). ${env:NAME} references that are unset
+// at synth time resolve to a placeholder: they are secrets in practice, and plaintext
+// secrets are never deployed anyway (bakeConfig strips them).
+import { existsSync, readFileSync } from 'node:fs';
+import { parseConfigText } from '../../shared/config/load.js';
+import type { FerryConfig } from '../../shared/config/schema.js';
+
+export const EXAMPLE_CONFIG_PATH = 'ferry.example.yaml';
+
+export interface SynthConfig {
+  path: string;
+  config: FerryConfig;
+  /** Environment variables that were unset and replaced by a placeholder. */
+  unsetVariables: string[];
+}
+
+export function synthConfigPath(contextValue: unknown, env: Record<string, string | undefined>, exists: (p: string) => boolean = existsSync): string {
+  if (typeof contextValue === 'string' && contextValue !== '') return contextValue;
+  const fromEnv = env.FERRY_CONFIG;
+  if (fromEnv) return fromEnv;
+  return exists('ferry.yaml') ? 'ferry.yaml' : EXAMPLE_CONFIG_PATH;
+}
+
+export function loadSynthConfig(path: string, env: Record<string, string | undefined> = process.env): SynthConfig {
+  const unset = new Set<string>();
+  const lenient = new Proxy(env, {
+    get(target, name) {
+      if (typeof name !== 'string') return undefined;
+      const value = target[name];
+      if (value !== undefined) return value;
+      unset.add(name);
+      return `unset-at-synth-${name}`;
+    },
+  });
+  const config = parseConfigText(readFileSync(path, 'utf8'), path, lenient);
+  return { path, config, unsetVariables: [...unset] };
+}
