@@ -108,7 +108,7 @@ describe('planJobs', () => {
 describe('the multi-arch rule: one job for the index, none per child', () => {
   // The captured requests of `skopeo copy --all` of a two-platform image into Distribution 2.8.2:
   // one POST per event: blobs, child manifests by digest (no tag), then the index with tag v1.
-  const capture = JSON.parse(readFileSync('/work/shared/reference/distribution-2.8-captured/push-multi-arch.json', 'utf8')) as Array<{
+  const capture = JSON.parse(readFileSync(new URL('../fixtures/distribution/push-multi-arch.json', import.meta.url), 'utf8')) as Array<{
     json: { events: Array<{ id: string; action: string; timestamp: string; target: { mediaType: string; repository: string; digest: string; tag?: string } }> };
   }>;
   // Only manifest events reach planning: the parser drops blob pushes (application/octet-stream).

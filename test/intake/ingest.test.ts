@@ -1,0 +1,167 @@
+// The webhook's HTTP contract (DESIGN 4), driven with captured Distribution 2.8.2 requests
+// into a real embedded SQLite backend.
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Job } from '../../shared/jobs/model.js';
+import { MAX_WEBHOOK_BODY_BYTES } from '../../shared/intake/ingest.js';
+import { bearer, captured, DIST_SECRET, openHarness, replay, request, type Harness } from './harness.js';
+
+let h: Harness;
+beforeEach(async () => { h = await openHarness(); });
+afterEach(async () => { await h.close(); });
+
+async function allJobs(): Promise<Job[]> {
+  return (await h.backend.store.list({ limit: 1000 })).jobs;
+}
+
+const INDEX_DIGEST = 'sha256:0a9bee1a9c50';
+
+describe('POST /webhooks/{registry} with Distribution events', () => {
+  it('a single-arch push: blob events answer 200 with nothing queued, the manifest event 202 with its job', async () => {
+    const responses = [];
+    for (const req of captured('push-single-arch')) responses.push(await replay(h, req));
+    expect(responses.slice(0, 4).map((r) => r.status)).toEqual([200, 200, 200, 200]);
+    expect(responses[0]!.body).toEqual({ accepted: 0, ignored: 1, jobs: [] });
+    const last = responses[4]!;
+    expect(last.status).toBe(202);
+    expect(last.body).toEqual({
+      accepted: 1,
+      ignored: 0,
+      jobs: [{
+        id: expect.stringMatching(/^[0-9a-f-]{36}$/),
+        policy: 'src-mirror',
+        source: { registry: 'src', repository: 'team/app', reference: 'v1' },
+        destination: { registry: 'dr', repository: 'mirror/team/app' },
+        reason: 'push team/app:v1',
+      }],
+    });
+    // Durable before the answer: the job record and its queue message exist.
+    const [job] = (last.body.jobs as Array<{ id: string }>);
+    const stored = await h.backend.store.get(job!.id);
+    expect(stored).toMatchObject({ status: 'queued', policy: 'src-mirror', source: { digest: expect.stringMatching(/^sha256:/) }, trigger: { kind: 'event', action: 'push', eventId: expect.any(String) } });
+    const received = await h.backend.queue.receive(10, 30);
+    expect(received.map((m) => m.message.jobId)).toEqual([job!.id]);
+  });
+
+  it('a multi-arch push gives one job, for the tagged index, not one per child manifest', async () => {
+    const statuses = [];
+    for (const req of captured('push-multi-arch')) statuses.push((await replay(h, req)).status);
+    expect(statuses.filter((s) => s === 202)).toHaveLength(1);
+    expect(statuses[statuses.length - 1]).toBe(202);
+    const jobs = await allJobs();
+    expect(jobs.map((j) => [j.source.repository, j.source.reference, j.source.digest?.slice(0, INDEX_DIGEST.length)])).toEqual([['team/multi', 'v1', INDEX_DIGEST]]);
+  });
+
+  it('pulls, HEAD checks and mounts are ignored with 200', async () => {
+    for (const name of ['pull-multi-arch', 'pull-skopeo-copy', 'pull-curl-head-manifest']) {
+      for (const req of captured(name)) {
+        const res = await replay(h, req);
+        expect(res).toEqual({ status: 200, body: { accepted: 0, ignored: 1, jobs: [] } });
+      }
+    }
+    expect(await allJobs()).toEqual([]);
+  });
+
+  it('an empty batch is answered 200', async () => {
+    const res = await h.ingest(request('src', { events: [] }, { headers: bearer(DIST_SECRET) }));
+    expect(res).toEqual({ status: 200, body: { accepted: 0, ignored: 0, jobs: [] } });
+  });
+
+  it('a delete by digest queues the digest delete and one job per tag that pointed at it', async () => {
+    const bodies = [];
+    for (const req of captured('delete-skopeo-by-tag')) bodies.push(await replay(h, req));
+    const refs = bodies.flatMap((r) => (r.body.jobs as Array<{ source: { reference: string }; reason: string }>));
+    expect(refs.map((j) => j.reason)).toEqual([
+      expect.stringMatching(/^delete team\/app@sha256:ad2f/),
+      'delete team/app:v1',
+      'delete team/app:v1-retag',
+    ]);
+  });
+
+  it('a redelivered event (same id) does not create a second job', async () => {
+    const manifest = captured('push-single-arch')[4]!;
+    const first = await replay(h, manifest);
+    const again = await replay(h, manifest);
+    expect(again.status).toBe(202);
+    const [a] = first.body.jobs as Array<{ id: string }>;
+    const [b] = again.body.jobs as Array<{ id: string; reason: string }>;
+    expect(b!.id).toBe(a!.id);
+    expect(b!.reason).toMatch(/^duplicate delivery of event .*: job already queued$/);
+    expect(await allJobs()).toHaveLength(1);
+  });
+
+  it('a different event for the same repo/reference/destination while queued is coalesced', async () => {
+    const manifest = captured('push-single-arch')[4]!;
+    const repush = captured('push-single-arch-again').at(-1)!;
+    const first = await replay(h, manifest);
+    const second = await replay(h, repush);
+    const [a] = first.body.jobs as Array<{ id: string }>;
+    expect(second.status).toBe(202);
+    expect(second.body.jobs).toEqual([expect.objectContaining({ id: a!.id, reason: `duplicate of queued job ${a!.id}` })]);
+    expect(await allJobs()).toHaveLength(1);
+  });
+
+  it('counts requests by registry and status, and created jobs', async () => {
+    for (const req of captured('push-single-arch')) await replay(h, req);
+    await h.ingest(request('nope', {}));
+    const text = await h.metrics.text();
+    expect(text).toMatch(/ferry_webhook_requests_total\{registry="src",status="200"\} 4/);
+    expect(text).toMatch(/ferry_webhook_requests_total\{registry="src",status="202"\} 1/);
+    expect(text).toMatch(/ferry_webhook_requests_total\{registry="\(unknown\)",status="404"\} 1/);
+    expect(text).toMatch(/ferry_jobs_enqueued_total\{trigger="event"\} 1/);
+  });
+});
+
+describe('requests that are not accepted', () => {
+  const auth = { headers: bearer(DIST_SECRET) };
+
+  it('404 for an unknown registry, and for paths that are not webhooks', async () => {
+    expect(await h.ingest(request('nope', { events: [] }, auth))).toEqual({ status: 404, body: { error: 'unknown registry', detail: 'no registry named "nope" is configured' } });
+    expect((await h.ingest(request('src', {}, { ...auth, path: '/webhooks/src/extra' }))).status).toBe(404);
+    expect((await h.ingest(request('src', {}, { ...auth, path: '/webhooks/%E0%A4%A' }))).status).toBe(404);
+    // Names are looked up as own keys only.
+    expect((await h.ingest(request('__proto__', {}, auth))).status).toBe(404);
+    expect((await h.ingest(request('constructor', {}, auth))).status).toBe(404);
+  });
+
+  it('405 with Allow: POST for other methods', async () => {
+    for (const method of ['GET', 'PUT', 'DELETE', 'HEAD']) {
+      const res = await h.ingest(request('src', '', { ...auth, method }));
+      expect(res.status).toBe(405);
+      expect(res.headers).toEqual({ allow: 'POST' });
+      expect(res.body.error).toBe('method not allowed');
+    }
+  });
+
+  it('413 for a body over 1 MiB, whatever it contains', async () => {
+    const big = Buffer.alloc(MAX_WEBHOOK_BODY_BYTES + 1, 0x20);
+    expect(await h.ingest(request('src', big, auth))).toEqual({ status: 413, body: { error: 'payload too large', detail: 'webhook bodies are limited to 1048576 bytes' } });
+    const exactly = Buffer.from(JSON.stringify({ events: [] }).padEnd(MAX_WEBHOOK_BODY_BYTES, ' '));
+    expect((await h.ingest(request('src', exactly, auth))).status).toBe(200);
+  });
+
+  it('400 with the reason for bodies no real sender produces', async () => {
+    const cases: Array<[string, string | object, RegExp]> = [
+      ['invalid JSON', '{"events": [', /JSON/i],
+      ['wrong types', { events: 'push' }, /events/],
+      ['missing repository', { events: [{ id: 'x', action: 'push', target: { mediaType: 'application/vnd.oci.image.manifest.v1+json', tag: 'v1', digest: `sha256:${'a'.repeat(64)}` } }] }, /repository/],
+      ['path traversal', { events: [{ id: 'x', action: 'push', target: { repository: '../../etc', tag: 'v1' } }] }, /repository/],
+      ['900-char tag', { events: [{ id: 'x', action: 'push', target: { repository: 'team/app', tag: 'v'.repeat(900) } }] }, /tag/],
+    ];
+    for (const [what, body, reason] of cases) {
+      const res = await h.ingest(request('src', body, auth));
+      expect(res.status, what).toBe(400);
+      expect(Object.keys(res.body).sort(), what).toEqual(['detail', 'error']);
+      expect(`${String(res.body.error)} ${String(res.body.detail)}`, what).toMatch(reason);
+    }
+    expect(await allJobs()).toEqual([]);
+  });
+
+  it('503 when the queue or store is unavailable, so the sender retries', async () => {
+    await h.backend.close();
+    const res = await replay(h, captured('push-single-arch')[4]!);
+    expect(res.status).toBe(503);
+    expect(res.body).toEqual({ error: 'queue unavailable', detail: expect.any(String) });
+    // What does not need the backend still answers normally.
+    expect((await replay(h, captured('push-single-arch')[0]!)).status).toBe(200);
+  });
+});
