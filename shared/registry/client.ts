@@ -3,7 +3,7 @@
 import type { Readable } from 'node:stream';
 import type { BandwidthLimiter } from './bandwidth.js';
 import {
-  headBlob, mountBlob, openBlob, uploadBlob, type BlobDescriptor, type MountResult, type UploadOptions,
+  cancelUpload, headBlob, mountBlob, openBlob, uploadBlob, type BlobDescriptor, type MountResult, type UploadOptions,
 } from './blobs.js';
 import type { Credentials } from './credentials/types.js';
 import { listCatalog, listTags, type ListOptions } from './listing.js';
@@ -89,6 +89,11 @@ export class RegistryClient {
 
   mountBlob(repository: string, digest: string, from: string, signal?: AbortSignal): Promise<MountResult> {
     return mountBlob(this.session, repository, digest, from, signal);
+  }
+
+  /** Abandons an upload session (best effort). */
+  cancelUpload(repository: string, location: string): Promise<void> {
+    return cancelUpload(this.session, repository, location);
   }
 
   /** Uploads exactly `blob.size` bytes from `source`, verifying `blob.digest` on the way. */

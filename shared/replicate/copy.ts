@@ -1,0 +1,251 @@
+// Copies one image (or index, recursively) from a source repository to a destination
+// repository, as DESIGN section 6 describes: resolve at the source, skip what the
+// destination already has, blobs in parallel (mount before upload), manifests bottom-up
+// with their exact bytes, the tag last.
+import pLimit from 'p-limit';
+import type { CopyStats } from '../jobs/model.js';
+import type { RegistryClient } from '../registry/client.js';
+import { RegistryError } from '../registry/errors.js';
+import { parseManifestContent } from '../registry/manifest-content.js';
+import type { Manifest } from '../registry/manifests.js';
+import { isNonDistributable, type Descriptor } from '../registry/media-types.js';
+import { sleep } from '../registry/token-bucket.js';
+import { emptyStats } from './types.js';
+import { sharedMountCache, type MountCache } from './mount-cache.js';
+
+export interface CopySource {
+  client: RegistryClient;
+  repository: string;
+  /** Tag or digest at the source. */
+  reference: string;
+  /** The manifest when the caller already resolved it (saves a second GET). */
+  resolved?: Manifest;
+}
+
+export interface CopyDestination {
+  client: RegistryClient;
+  repository: string;
+  /** Tag to set at the destination; without one the image is pushed by digest only. */
+  tag?: string;
+}
+
+export interface CopyProgress {
+  bytes: number;
+  blobs: { done: number; total: number };
+  manifests: number;
+}
+
+export interface CopyOptions {
+  source: CopySource;
+  destination: CopyDestination;
+  /** Blobs transferred at once (worker.blobConcurrency). */
+  blobConcurrency: number;
+  /** false: never move a destination tag that points at another digest. */
+  override: boolean;
+  signal?: AbortSignal;
+  onProgress?: (progress: CopyProgress) => void;
+  /** Where blobs were seen per destination registry; default: the process-wide cache. */
+  mountCache?: MountCache;
+  /** Attempts per blob for transient failures (default 3). */
+  blobAttempts?: number;
+}
+
+export interface CopyResult {
+  digest: string;
+  mediaType: string;
+  stats: CopyStats;
+  /** Why nothing was copied (destination already at the digest, override: false). */
+  skipped?: string;
+}
+
+/** The source has no manifest for the reference: the caller decides (delete path, or fail). */
+export class SourceManifestNotFoundError extends RegistryError {
+  constructor(registry: string, repository: string, reference: string) {
+    super(`manifest unknown at source: ${registry}/${repository}${reference.includes(':') ? '@' : ':'}${reference}`, {
+      registry, repository, reference, status: 404, code: 'MANIFEST_UNKNOWN',
+    });
+  }
+}
+
+type BlobOutcome = 'copied' | 'skipped' | 'mounted';
+
+export async function copyImage(options: CopyOptions): Promise<CopyResult> {
+  const started = Date.now();
+  const { source, destination, signal } = options;
+  const manifest = source.resolved ?? (await source.client.getManifest(source.repository, source.reference, signal));
+  if (!manifest) throw new SourceManifestNotFoundError(source.client.name, source.repository, source.reference);
+
+  const stats = emptyStats();
+  const finish = (skipped?: string): CopyResult => {
+    stats.ms = Date.now() - started;
+    return { digest: manifest.digest, mediaType: manifest.mediaType, stats, ...(skipped ? { skipped } : {}) };
+  };
+
+  const target = destination.tag ?? manifest.digest;
+  const existing = await destination.client.headManifest(destination.repository, target, signal);
+  if (existing?.digest === manifest.digest) {
+    return finish(`destination ${destination.client.name}/${destination.repository}:${target} already at ${manifest.digest}`);
+  }
+  if (existing && destination.tag && !options.override) {
+    return finish(`override: false and destination tag ${destination.repository}:${destination.tag} points at ${existing.digest} (source has ${manifest.digest})`);
+  }
+
+  const run = new CopyRun(options, stats);
+  await run.copyManifestTree(manifest, source.reference);
+  signal?.throwIfAborted();
+  // Bottom-up order guarantees children exist; the top-level PUT sets the tag last.
+  await destination.client.putManifest(destination.repository, target, manifest, signal);
+  stats.manifests += 1;
+  run.report();
+  return finish();
+}
+
+/** State of one copy: blob dedupe across index children, the shared concurrency limit, stats. */
+class CopyRun {
+  private readonly limit: ReturnType<typeof pLimit>;
+  private readonly blobs = new Map<string, Promise<BlobOutcome>>();
+  private readonly cache: MountCache;
+  private readonly registryKey: string;
+  private blobsTotal = 0;
+  private blobsDone = 0;
+  /** Aborted by the caller's signal or by the first failure, so sibling transfers stop early. */
+  private readonly controller = new AbortController();
+  private readonly signal: AbortSignal;
+
+  constructor(private readonly options: CopyOptions, private readonly stats: CopyStats) {
+    this.signal = options.signal ? AbortSignal.any([options.signal, this.controller.signal]) : this.controller.signal;
+    this.limit = pLimit(Math.max(1, options.blobConcurrency));
+    this.cache = options.mountCache ?? sharedMountCache;
+    this.registryKey = options.destination.client.url;
+  }
+
+  report(): void {
+    this.options.onProgress?.({ bytes: this.stats.bytes, blobs: { done: this.blobsDone, total: this.blobsTotal }, manifests: this.stats.manifests });
+  }
+
+  /** Copies what a manifest refers to; children of an index are pushed here, the root by the caller. */
+  async copyManifestTree(manifest: Manifest, reference: string): Promise<void> {
+    const { source, destination } = this.options;
+    const signal = this.signal;
+    const where = { registry: source.client.name, repository: source.repository, reference };
+    const content = parseManifestContent(manifest.bytes, manifest.mediaType, where);
+    if (content.kind === 'index') {
+      await this.all(content.manifests.map(async (child) => {
+        const present = await destination.client.headManifest(destination.repository, child.digest, signal);
+        if (present?.digest === child.digest) return;
+        const childManifest = await source.client.getManifest(source.repository, child.digest, signal);
+        if (!childManifest) {
+          throw new RegistryError(`index ${source.repository}@${manifest.digest} at ${source.client.name} refers to ${child.digest}, which the source does not have`, {
+            registry: source.client.name, repository: source.repository, reference: child.digest, status: 404, code: 'MANIFEST_UNKNOWN',
+          });
+        }
+        await this.copyManifestTree(childManifest, child.digest);
+        await destination.client.putManifest(destination.repository, child.digest, childManifest, signal);
+        this.stats.manifests += 1;
+        this.report();
+      }));
+      return;
+    }
+    const descriptors = [content.config, ...content.layers];
+    await this.all(descriptors.map((d) => this.copyBlobOnce(d)));
+  }
+
+  /** Like Promise.all, but the first failure aborts the siblings and is rethrown once all settled. */
+  private async all<T>(tasks: Array<Promise<T>>): Promise<void> {
+    let first: { error: unknown } | undefined;
+    for (const task of tasks) {
+      task.catch((error: unknown) => {
+        if (first) return;
+        first = { error };
+        this.controller.abort(error);
+      });
+    }
+    await Promise.allSettled(tasks);
+    if (first) throw first.error;
+  }
+
+  private copyBlobOnce(descriptor: Descriptor): Promise<BlobOutcome> {
+    let pending = this.blobs.get(descriptor.digest);
+    if (!pending) {
+      this.blobsTotal += 1;
+      pending = this.limit(() => {
+        this.signal.throwIfAborted();
+        return this.copyBlob(descriptor);
+      }).then((outcome) => {
+        this.stats.blobs[outcome] += 1;
+        this.blobsDone += 1;
+        this.report();
+        return outcome;
+      });
+      this.blobs.set(descriptor.digest, pending);
+    }
+    return pending;
+  }
+
+  private async copyBlob(descriptor: Descriptor): Promise<BlobOutcome> {
+    const { source, destination } = this.options;
+    const signal = this.signal;
+    const dest = destination.client;
+    const repo = destination.repository;
+    // Foreign layers live outside the registry (e.g. Windows base layers); they are not pushed.
+    if (isNonDistributable(descriptor)) return 'skipped';
+    if (await dest.headBlob(repo, descriptor.digest, signal)) {
+      this.cache.remember(this.registryKey, descriptor.digest, repo);
+      return 'skipped';
+    }
+
+    let location: string | undefined;
+    const candidates = [this.cache.lookup(this.registryKey, descriptor.digest, repo), source.repository]
+      .filter((r, i, all): r is string => r !== undefined && r !== repo && all.indexOf(r) === i);
+    for (const from of candidates) {
+      try {
+        const mount = await dest.mountBlob(repo, descriptor.digest, from, signal);
+        if (mount.mounted) {
+          this.cache.remember(this.registryKey, descriptor.digest, repo);
+          return 'mounted';
+        }
+        if (location === undefined) location = mount.location;
+        else await dest.cancelUpload(repo, mount.location);
+      } catch (e) {
+        if (signal?.aborted) throw e;
+        // A refused mount only costs the optimisation: fall through to a normal upload.
+        this.cache.forget(this.registryKey, descriptor.digest);
+      }
+    }
+
+    const attempts = Math.max(1, this.options.blobAttempts ?? 3);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.upload(descriptor, location);
+        this.cache.remember(this.registryKey, descriptor.digest, repo);
+        return 'copied';
+      } catch (e) {
+        location = undefined; // A failed upload session is cancelled; the next attempt opens its own.
+        if (attempt >= attempts || !(e instanceof RegistryError) || !e.transient || signal?.aborted) throw e;
+        await sleep(Math.min(e.retryAfterMs ?? 500 * 2 ** (attempt - 1), 30_000), signal);
+      }
+    }
+  }
+
+  private async upload(descriptor: Descriptor, location: string | undefined): Promise<void> {
+    const { source, destination } = this.options;
+    const signal = this.signal;
+    const { stream } = await source.client.openBlob(source.repository, descriptor.digest, signal);
+    let sent = 0;
+    try {
+      await destination.client.uploadBlob(destination.repository, { digest: descriptor.digest, size: descriptor.size }, stream, {
+        ...(location ? { location } : {}),
+        ...(signal ? { signal } : {}),
+        onBytes: (n) => {
+          sent += n;
+          this.stats.bytes += n;
+        },
+      });
+    } catch (e) {
+      // Bytes of a failed attempt do not count towards what was copied.
+      this.stats.bytes -= sent;
+      stream.destroy();
+      throw e;
+    }
+  }
+}
