@@ -1,20 +1,11 @@
 // The worker pool: `concurrency` loops, each receiving one message at a time and handing
-// it to the job runner. Idle loops sleep until the poll interval passes or wake() is
-// called (the webhook calls it right after a send, so a push starts copying at once).
+// it to the job runner (which owns ack, retry, dead-lettering and extending the message's
+// visibility while a long copy runs). Receives long-poll, so a push starts copying at once.
 import type { JobQueue, ReceivedMessage } from '../../../shared/jobs/ports.js';
 import type { Logger } from '../../../shared/observability/logger.js';
 
 export interface MessageHandler {
   handle(received: ReceivedMessage, signal: AbortSignal): Promise<unknown>;
-}
-
-/** Optional queue capability: keep a long job's message invisible while it still runs. */
-export interface VisibilityExtender {
-  extendVisibility(receipt: string, visibilitySeconds: number): Promise<void>;
-}
-
-function canExtend(queue: JobQueue): queue is JobQueue & VisibilityExtender {
-  return typeof (queue as Partial<VisibilityExtender>).extendVisibility === 'function';
 }
 
 export interface WorkerPoolOptions {
@@ -23,9 +14,9 @@ export interface WorkerPoolOptions {
   concurrency: number;
   visibilitySeconds: number;
   logger: Logger;
-  /** Sleep between empty receives when nobody wakes the pool. */
+  /** Sleep between empty receives (0 when receive long-polls). */
   pollIntervalMs?: number;
-  /** Long-poll seconds passed to receive (0 for the embedded queue, which cannot block). */
+  /** Long-poll seconds passed to receive. */
   waitSeconds?: number;
 }
 
@@ -36,8 +27,6 @@ export interface DrainResult {
 
 export interface WorkerPool {
   start(): void;
-  /** Something was just queued: idle loops receive now instead of at the next poll. */
-  wake(): void;
   /** Number of jobs running right now. */
   readonly running: number;
   /**
@@ -58,8 +47,8 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
   const { queue, runner, logger } = options;
-  const pollIntervalMs = options.pollIntervalMs ?? 500;
-  const waitSeconds = options.waitSeconds ?? 0;
+  const pollIntervalMs = options.pollIntervalMs ?? 0;
+  const waitSeconds = options.waitSeconds ?? 1;
   const running = new Set<Running>();
   const loops: Promise<void>[] = [];
   let stopping = false;
@@ -82,22 +71,8 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
     });
   }
 
-  function keepInvisible(received: ReceivedMessage): () => void {
-    if (!canExtend(queue)) return () => {};
-    // Extend at a third of the timeout so one slow extension call cannot let it lapse.
-    const every = Math.max(1000, (options.visibilitySeconds * 1000) / 3);
-    const timer = setInterval(() => {
-      queue.extendVisibility(received.receipt, options.visibilitySeconds).catch((err: unknown) => {
-        logger.warn({ jobId: received.message.jobId, err }, 'could not extend message visibility');
-      });
-    }, every);
-    timer.unref();
-    return () => clearInterval(timer);
-  }
-
   async function run(received: ReceivedMessage): Promise<void> {
     const controller = new AbortController();
-    const stopExtending = keepInvisible(received);
     const entry: Running = { received, controller, settled: false, done: Promise.resolve() };
     entry.done = (async () => {
       try {
@@ -107,7 +82,6 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
         // outcome (store down). The message reappears after its visibility timeout.
         logger.error({ jobId: received.message.jobId, key: received.message.key, err }, 'job handler failed');
       } finally {
-        stopExtending();
         entry.settled = true;
       }
     })();
@@ -149,7 +123,6 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
     start() {
       for (let i = 0; i < options.concurrency; i++) loops.push(loop(i));
     },
-    wake,
     get running() {
       return running.size;
     },
@@ -161,41 +134,27 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
       await Promise.race([all, sleep(graceMs)]);
       const late = inFlight.filter((r) => !r.settled);
       for (const r of late) r.controller.abort(new Error('ferry is shutting down'));
-      // A short moment for aborted runs to settle; whatever did not is released by us.
-      await Promise.race([Promise.all(late.map((r) => r.done)), sleep(1000)]);
+      // Aborted runs release their own message (the runner does not count the attempt);
+      // whatever does not settle in time is released here, visible again at once.
+      await Promise.race([Promise.all(late.map((r) => r.done)), sleep(3000)]);
       let released = 0;
       for (const r of late) {
-        if (r.settled) continue;
+        const fields = { jobId: r.received.message.jobId, key: r.received.message.key };
+        if (r.settled) {
+          released++;
+          logger.warn({ ...fields, by: 'runner' }, 'released unfinished job on shutdown');
+          continue;
+        }
         try {
           await queue.retryLater(r.received.receipt, 0);
           released++;
-          logger.warn({ jobId: r.received.message.jobId, key: r.received.message.key }, 'released unfinished job on shutdown');
+          logger.warn({ ...fields, by: 'pool' }, 'released unfinished job on shutdown');
         } catch (err) {
-          logger.error({ jobId: r.received.message.jobId, err }, 'could not release job on shutdown');
+          logger.error({ ...fields, err }, 'could not release job on shutdown');
         }
       }
       await Promise.race([Promise.all(loops), sleep(1000)]);
       return { finished: inFlight.length - late.length, released };
     },
-  };
-}
-
-/**
- * The queue as the webhook sees it: sends also wake the pool. Delegates explicitly so
- * adapter classes keep their `this`.
- */
-export function wakingQueue(queue: JobQueue, onSend: () => void): JobQueue {
-  return {
-    async send(messages, delaySeconds) {
-      await queue.send(messages, delaySeconds);
-      if (!delaySeconds) onSend();
-    },
-    receive: (max, vis, wait) => queue.receive(max, vis, wait),
-    ack: (receipt) => queue.ack(receipt),
-    retryLater: (receipt, delay) => queue.retryLater(receipt, delay),
-    deadLetter: (receipt, message, reason) => queue.deadLetter(receipt, message, reason),
-    listDead: (limit) => queue.listDead(limit),
-    replayDead: (selector, resolve) => queue.replayDead(selector, resolve),
-    depth: () => queue.depth(),
   };
 }

@@ -1,0 +1,148 @@
+// `ferry serve` assembled: backend, registry clients (one shared bandwidth limit), copy
+// engine, job runner, worker pool, webhook intake, admin API, scheduler, and an orderly
+// drain. The command (commands/serve.ts) and the demo both start the host through here.
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { openBackend } from '../../../shared/adapters/open.js';
+import type { FerryConfig } from '../../../shared/config/schema.js';
+import { createIngest } from '../../../shared/intake/ingest.js';
+import { replayDeadJobs } from '../../../shared/jobs/replay.js';
+import { createJobRunner } from '../../../shared/jobs/runner.js';
+import type { Backend } from '../../../shared/jobs/ports.js';
+import type { Logger } from '../../../shared/observability/logger.js';
+import { FerryMetrics } from '../../../shared/observability/metrics.js';
+import { BandwidthLimiter } from '../../../shared/registry/bandwidth.js';
+import { createRegistryClients } from '../../../shared/registry/clients.js';
+import { createReplicator } from '../../../shared/replicate/replicator.js';
+import { formatAddress, type ListenAddress } from './listen.js';
+import { createRequestHandler } from './routes.js';
+import { startScheduler, validateSchedules, type Scheduler } from './scheduler.js';
+import { createSync } from './reconcile-sync.js';
+import { createWorkerPool } from './worker-pool.js';
+
+export interface HostOptions {
+  config: FerryConfig;
+  listen: ListenAddress;
+  logger: Logger;
+  /** Use this backend instead of opening the configured one (it is closed on stop either way). */
+  backend?: Backend;
+}
+
+export interface Host {
+  /** Base URL, e.g. http://127.0.0.1:8080 */
+  readonly url: string;
+  readonly address: ListenAddress;
+  readonly metrics: FerryMetrics;
+  /** Drain and close; safe to call more than once. Resolves when everything is closed. */
+  stop(reason?: string): Promise<void>;
+}
+
+export class HostStartError extends Error {
+  override readonly name = 'HostStartError';
+}
+
+function listenOn(server: Server, address: ListenAddress): Promise<ListenAddress> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: NodeJS.ErrnoException) => {
+      reject(new HostStartError(`cannot listen on ${formatAddress(address.host, address.port)}: ${err.code === 'EADDRINUSE' ? 'address already in use' : err.message}`));
+    };
+    server.once('error', onError);
+    server.listen(address.port, address.host, () => {
+      server.off('error', onError);
+      const a = server.address() as AddressInfo;
+      resolve({ host: a.address, port: a.port });
+    });
+  });
+}
+
+export async function startHost(options: HostOptions): Promise<Host> {
+  const { config, logger } = options;
+  const problems = validateSchedules(config);
+  if (problems.length > 0) throw new HostStartError(`invalid schedule: ${problems.join('; ')}`);
+
+  const metrics = new FerryMetrics({ defaultMetrics: true });
+  const backend = options.backend ?? (await openBackend(config));
+  const visibilitySeconds = Math.max(1, Math.ceil(config.worker.visibilityTimeout / 1000));
+
+  // One limiter for every client: worker.bandwidth caps the process, not each registry.
+  const throttle = new BandwidthLimiter(config.worker.bandwidth);
+  const clients = createRegistryClients(config, { throttle });
+  const replicate = createReplicator({ config, clients, logger });
+  const runner = createJobRunner({
+    queue: backend.queue,
+    store: backend.store,
+    replicate,
+    maxAttempts: config.worker.maxAttempts,
+    retryDelayMs: config.worker.retryDelay,
+    visibilitySeconds,
+    retentionMs: config.retention,
+    logger,
+    metrics,
+  });
+  const pool = createWorkerPool({
+    queue: backend.queue,
+    runner,
+    concurrency: config.worker.concurrency,
+    visibilitySeconds,
+    logger,
+    // Both queues long-poll: the embedded one wakes at once on sends from this process and
+    // polls for other processes' (the CLI's replay). Short waits keep the drain quick.
+    waitSeconds: config.backend === 'aws' ? 5 : 1,
+  });
+  const queue = backend.queue;
+  const ingest = createIngest({ config, queue, store: backend.store, logger, metrics });
+  const replay = (selector: Parameters<typeof replayDeadJobs>[1], by: string) =>
+    replayDeadJobs({ queue, store: backend.store }, selector, by);
+  const sync = createSync({ config, clients, queue, store: backend.store, logger, metrics });
+
+  let draining = false;
+  const server = createServer(createRequestHandler({ config, backend, ingest, replay, sync, metrics, logger, draining: () => draining }));
+  server.keepAliveTimeout = 5000;
+  let address: ListenAddress;
+  try {
+    address = await listenOn(server, options.listen);
+  } catch (err) {
+    await Promise.all([...clients.values()].map((c) => c.close().catch(() => {})));
+    await backend.close();
+    throw err;
+  }
+  const url = `http://${formatAddress(address.host, address.port)}`;
+
+  pool.start();
+  let scheduler: Scheduler | undefined = startScheduler(config, sync, logger);
+  logger.info(
+    {
+      address: formatAddress(address.host, address.port),
+      url,
+      backend: config.backend,
+      workers: config.worker.concurrency,
+      registries: Object.keys(config.registries),
+      policies: config.policies.map((p) => p.name),
+      schedules: scheduler.next,
+      webhooks: Object.keys(config.registries).map((r) => `${url}/webhooks/${r}`),
+    },
+    `ferry listening on ${url}`,
+  );
+
+  let stopping: Promise<void> | undefined;
+  async function stop(reason = 'stop requested'): Promise<void> {
+    if (stopping) return stopping;
+    stopping = (async () => {
+      draining = true;
+      logger.info({ reason, running: pool.running, graceMs: config.worker.shutdownGrace }, 'draining: no new jobs or webhooks');
+      scheduler?.stop();
+      scheduler = undefined;
+      const result = await pool.drain(config.worker.shutdownGrace);
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      await Promise.all([...clients.values()].map((c) => c.close().catch(() => {})));
+      await backend.close();
+      logger.info({ ...result }, 'ferry stopped');
+    })();
+    return stopping;
+  }
+
+  return { url, address, metrics, stop };
+}

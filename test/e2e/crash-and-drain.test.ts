@@ -1,0 +1,74 @@
+// Losing the ferry process mid-copy loses nothing: after kill -9 the restarted process
+// finishes the job; on SIGTERM it stops taking work, refuses webhooks with 503, releases
+// what it could not finish within the grace period and exits cleanly.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Job } from '../../shared/jobs/model.js';
+import { buildImage, pushImage } from '../testbed/images.js';
+import { arrives, eventually, rawOrUndefined, settled, startScenario, type Scenario } from './scenario.js';
+
+const MiB = 1024 * 1024;
+
+describe('ferry serve survives crashes and drains on SIGTERM', () => {
+  let s: Scenario;
+
+  beforeAll(async () => {
+    s = await startScenario({
+      policies: [{ name: 'big', source: 'src', repositories: ['big/**'], destinations: [{ registry: 'dst' }] }],
+      // A bandwidth cap makes the copy take seconds, so the process can be hit mid-transfer.
+      worker: { concurrency: 2, bandwidth: '25MiB/s', visibilityTimeout: '8s', shutdownGrace: '1s', maxAttempts: 5, retryDelay: '500ms' },
+    });
+  });
+  afterAll(async () => {
+    await s?.stop();
+  });
+
+  async function runningJob(repository: string): Promise<Job> {
+    return eventually(`a running job for ${repository}`, async () => {
+      const r = await s.api<{ jobs: Job[] }>('GET', `/api/jobs?status=running&repository=${encodeURIComponent(repository)}`);
+      return r.body.jobs[0];
+    }, 60_000, 100);
+  }
+
+  it('finishes a 200 MiB copy after kill -9 and a restart, leaving nothing queued or running', async () => {
+    const image = await buildImage({ layerSizes: [100 * MiB, 100 * MiB], label: 'crash' });
+    try {
+      await pushImage(image, `${s.src.host}/big/crash:v1`);
+      await runningJob('big/crash');
+      await new Promise((r) => setTimeout(r, 1500));
+      await s.ferry.kill9();
+      expect(await rawOrUndefined(`${s.dst.host}/big/crash:v1`)).toBeUndefined();
+
+      await s.ferry.restart();
+      await arrives(`${s.dst.host}/big/crash:v1`, image.bytes, 120_000);
+      await settled(s, 30_000);
+      const { jobs } = await s.cliJson<{ jobs: Job[] }>(['jobs', '--limit', '100']);
+      expect(jobs.length).toBeGreaterThan(0);
+      expect(jobs.filter((j) => j.status === 'queued' || j.status === 'running' || j.status === 'failed')).toEqual([]);
+      const depth = await s.api<{ queue: { queued: number; inFlight: number } }>('GET', '/healthz');
+      expect(depth.body.queue).toMatchObject({ queued: 0, inFlight: 0 });
+    } finally {
+      await image.dispose();
+    }
+  });
+
+  it('on SIGTERM refuses webhooks with 503, releases the unfinished job and exits 0; the next process completes it', async () => {
+    const image = await buildImage({ layerSizes: [120 * MiB], label: 'drain' });
+    try {
+      await pushImage(image, `${s.src.host}/big/drain:v1`);
+      await runningJob('big/drain');
+      const exited = s.ferry.stop();
+      // Draining lasts the grace period (1 s) plus the release; a webhook now gets 503.
+      const during = await fetch(`${s.ferry.url}/webhooks/src`, { method: 'POST', headers: { authorization: `Bearer ${s.webhookSecret}` }, body: '{"events":[]}' });
+      expect(during.status).toBe(503);
+      expect(await during.json()).toMatchObject({ error: 'shutting down' });
+      expect(await exited).toBe(0);
+      expect(s.ferry.output()).toContain('released unfinished job on shutdown');
+
+      await s.ferry.restart();
+      await arrives(`${s.dst.host}/big/drain:v1`, image.bytes, 120_000);
+      await settled(s, 30_000);
+    } finally {
+      await image.dispose();
+    }
+  });
+});
