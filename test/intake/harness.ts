@@ -1,56 +1,43 @@
 // Shared set-up for the ingest specs: a real embedded (SQLite) backend in a temp dir, a
 // config with one registry per webhook kind, and helpers to post requests.
 import { mkdtemp, rm } from 'node:fs/promises';
-import { readFileSync } from 'node:fs';
 import { createHmac } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openEmbeddedBackend } from '../../shared/adapters/embedded/index.js';
 import { parseConfigText } from '../../shared/config/load.js';
-import type { FerryConfig } from '../../shared/config/schema.js';
+import type { EventKind, FerryConfig } from '../../shared/config/schema.js';
+import { FIXTURE_SECRET, loadFixture } from '../fixtures/load.js';
 import type { WebhookRequest } from '../../shared/events/types.js';
 import type { Backend } from '../../shared/jobs/ports.js';
 import { createIngest, type Ingest, type IngestResponse } from '../../shared/intake/ingest.js';
 import { FerryMetrics } from '../../shared/observability/metrics.js';
 
-/** Distribution captures were recorded with this static header secret. */
-export const DIST_SECRET = 'testbed-secret-token';
-export const SECRETS = {
-  src: DIST_SECRET,
-  harbor: 'harbor-secret',
-  ecr: 'ecr-secret',
-  hub: 'hub-secret',
-  zot: 'zot-secret',
-  quay: 'quay-secret',
-  gh: 'github-secret',
-  gitea: 'gitea-secret',
-  jfrog: 'jfrog-secret',
-} as const;
+/** Every fixture authenticates with this secret, so every registry here is configured with it. */
+export const SECRET = FIXTURE_SECRET;
+export const DIST_SECRET = SECRET;
+
+/** The registry name each kind's fixtures are posted to (Distribution's captures went to /events). */
+export const REGISTRY_OF_KIND: Record<EventKind, string> = {
+  distribution: 'src', harbor: 'harbor', ecr: 'ecr', dockerhub: 'dockerhub', zot: 'zot',
+  quay: 'quay', github: 'github', gitea: 'gitea', artifactory: 'artifactory',
+};
+
+const kindRegistries = (Object.entries(REGISTRY_OF_KIND) as Array<[EventKind, string]>)
+  .map(([kind, name]) => `  ${name}: { url: https://${name}.example.com, kind: ${kind}, webhook: { secret: ${SECRET} } }`)
+  .join('\n');
+const kindPolicies = Object.values(REGISTRY_OF_KIND)
+  .map((name) => `  - { name: ${name === 'src' ? 'src-mirror' : name}, source: ${name}, deletes: true, destinations: [{ registry: dr, repository: "${name === 'src' ? 'mirror' : name}/{repository}" }] }`)
+  .join('\n');
 
 export const CONFIG_TEXT = `
 registries:
-  src: { url: http://127.0.0.1:15000, insecure: true, kind: distribution, webhook: { secret: ${SECRETS.src} } }
-  harbor: { url: https://harbor.example.com, kind: harbor, webhook: { secret: ${SECRETS.harbor} } }
-  ecr: { url: https://1.dkr.ecr.us-east-1.amazonaws.com, kind: ecr, webhook: { secret: ${SECRETS.ecr} } }
-  hub: { url: https://registry-1.docker.io, kind: dockerhub, webhook: { secret: ${SECRETS.hub} } }
-  zot: { url: https://zot.example.com, kind: zot, webhook: { secret: ${SECRETS.zot} } }
-  quay: { url: https://quay.io, kind: quay, webhook: { secret: ${SECRETS.quay} } }
-  gh: { url: https://ghcr.io, kind: github, webhook: { secret: ${SECRETS.gh} } }
-  gitea: { url: https://gitea.example.com, kind: gitea, webhook: { secret: ${SECRETS.gitea} } }
-  jfrog: { url: https://jfrog.example.com, kind: artifactory, webhook: { secret: ${SECRETS.jfrog} } }
+${kindRegistries}
   open: { url: https://open.example.com, webhook: { allowUnauthenticated: true } }
   closed: { url: https://closed.example.com }
   dr: { url: https://dr.example.com }
 policies:
-  - { name: src-mirror, source: src, deletes: true, destinations: [{ registry: dr, repository: "mirror/{repository}" }] }
-  - { name: harbor, source: harbor, deletes: true, destinations: [{ registry: dr, repository: "harbor/{repository}" }] }
-  - { name: ecr, source: ecr, deletes: true, destinations: [{ registry: dr, repository: "ecr/{repository}" }] }
-  - { name: hub, source: hub, destinations: [{ registry: dr, repository: "hub/{repository}" }] }
-  - { name: zot, source: zot, deletes: true, destinations: [{ registry: dr, repository: "zot/{repository}" }] }
-  - { name: quay, source: quay, destinations: [{ registry: dr, repository: "quay/{repository}" }] }
-  - { name: gh, source: gh, destinations: [{ registry: dr, repository: "gh/{repository}" }] }
-  - { name: gitea, source: gitea, deletes: true, destinations: [{ registry: dr, repository: "gitea/{repository}" }] }
-  - { name: jfrog, source: jfrog, deletes: true, destinations: [{ registry: dr, repository: "jfrog/{repository}" }] }
+${kindPolicies}
   - { name: open, source: open, destinations: [{ registry: dr, repository: "open/{repository}" }] }
   - { name: closed, source: closed, destinations: [{ registry: dr, repository: "closed/{repository}" }] }
 `;
@@ -96,18 +83,18 @@ export function hmac(secret: string, body: Buffer | string): string {
   return createHmac('sha256', secret).update(body).digest('hex');
 }
 
-/** A captured Distribution request: its headers (incl. the Bearer secret) and JSON body. */
-export interface CapturedRequest {
-  headers: Record<string, string>;
-  json: unknown;
+/** A fixture's requests, addressed to the registry configured for its kind. */
+export function fixture(kind: EventKind, name: string): WebhookRequest[] {
+  return loadFixture(kind, name).map((r) => ({ ...r, path: `/webhooks/${REGISTRY_OF_KIND[kind]}` }));
 }
 
-export function captured(name: string): CapturedRequest[] {
-  return JSON.parse(readFileSync(new URL(`../fixtures/distribution/${name}.json`, import.meta.url), 'utf8')) as CapturedRequest[];
+/** Captured Distribution 2.8.2 requests (posted to the `src` registry). */
+export function captured(name: string): WebhookRequest[] {
+  return fixture('distribution', name);
 }
 
-export function replay(h: Harness, req: CapturedRequest, registry = 'src'): Promise<IngestResponse> {
-  return h.ingest(request(registry, Buffer.from(JSON.stringify(req.json)), { headers: req.headers }));
+export function replay(h: Harness, req: WebhookRequest): Promise<IngestResponse> {
+  return h.ingest(req);
 }
 
 export const bearer = (secret: string) => ({ authorization: `Bearer ${secret}` });
