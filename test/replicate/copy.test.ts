@@ -15,7 +15,9 @@ let source: RegistryClient;
 let destination: RegistryClient;
 
 beforeAll(async () => {
-  [src, dst] = await startRegistries(2, { name: 'copy' });
+  const started = await startRegistries(2, { name: 'copy' });
+  src = started[0]!;
+  dst = started[1]!;
   source = new RegistryClient({ name: 'src', url: src.url, insecure: true });
   destination = new RegistryClient({ name: 'dst', url: dst.url, insecure: true });
 });
