@@ -6,12 +6,14 @@ import { build } from 'esbuild';
 import { chmodSync, existsSync, readFileSync, rmSync } from 'node:fs';
 
 const pkg = JSON.parse(readFileSync('package.json', 'utf8'));
+// `--outdir=DIR` builds elsewhere (tests build their own copy instead of racing on dist/).
+const outdir = process.argv.find((a) => a.startsWith('--outdir='))?.slice('--outdir='.length) ?? 'dist';
 const external = ['better-sqlite3', 'pino', 'thread-stream', 'pino-pretty'];
 // Stale chunks from earlier builds would otherwise pile up in dist/.
-for (const stale of ['dist/chunks']) rmSync(stale, { recursive: true, force: true });
+for (const stale of [`${outdir}/chunks`]) rmSync(stale, { recursive: true, force: true });
 await build({
   entryPoints: { cli: 'infra/local/cli.ts' },
-  outdir: 'dist',
+  outdir,
   chunkNames: 'chunks/[name]-[hash]',
   bundle: true,
   splitting: true,
@@ -26,5 +28,5 @@ await build({
   },
   logLevel: 'warning',
 });
-if (!existsSync('dist/cli.js')) throw new Error('build produced no dist/cli.js');
-chmodSync('dist/cli.js', 0o755);
+if (!existsSync(`${outdir}/cli.js`)) throw new Error(`build produced no ${outdir}/cli.js`);
+chmodSync(`${outdir}/cli.js`, 0o755);

@@ -90,7 +90,11 @@ export function messageOf(error: unknown): string {
 
 /** Prints `ferry: <message>` per line to stderr (stack only with FERRY_DEBUG=1). */
 export function reportError(error: unknown, err: NodeJS.WritableStream = process.stderr): void {
-  const lines = messageOf(error).split('\n').filter((l) => l.trim() !== '');
+  const message = messageOf(error);
+  // Only errors written for people (config problems, CliError) may span lines; anything else
+  // (OpenSSL, undici) is folded so each failure stays one greppable line.
+  const multiLine = error instanceof CliError || (error instanceof Error && error.name === 'ConfigError');
+  const lines = (multiLine ? message.split('\n') : [message.replace(/\s*\n\s*/g, ' ')]).filter((l) => l.trim() !== '');
   for (const line of lines.length > 0 ? lines : ['unknown error']) err.write(`ferry: ${line}\n`);
   if (process.env.FERRY_DEBUG === '1' && error instanceof Error && error.stack) err.write(`${error.stack}\n`);
 }

@@ -1,5 +1,175 @@
-// `ferry copy SRC DST`: placeholder until the copy engine lands.
+// `ferry copy SRC DST`: one-off copy of an image (every platform of an index) between two
+// registries, like `skopeo copy --all` but with ferry's engine: blobs the destination
+// already has are skipped, blobs in another repository of the destination are mounted.
+
 import type { Command } from 'commander';
+import type { ImageReference } from '../../../shared/oci/grammar.js';
+import type { Credentials } from '../../../shared/registry/credentials/types.js';
+import type { RegistryClient } from '../../../shared/registry/client.js';
+import type { CopyProgress, CopyResult } from '../../../shared/replicate/copy.js';
+import { CliError, EXIT_FAILURE, EXIT_USAGE, printJson, runAction } from '../cli/output.js';
+
+export interface CopyCommandOptions {
+  allPlatforms: boolean;
+  srcCreds?: string;
+  destCreds?: string;
+  insecure: boolean;
+  json: boolean;
+  blobConcurrency: string;
+}
+
+/** The stable `--json` shape (DESIGN section 7). */
+export interface CopyJson {
+  digest: string;
+  mediaType: string;
+  manifests: number;
+  blobs: { copied: number; skipped: number; mounted: number };
+  bytes: number;
+  seconds: number;
+}
+
+/** `U:P` -> credentials; the password may itself contain ':'. */
+export function parseCreds(value: string, flag: string): Credentials {
+  const colon = value.indexOf(':');
+  if (colon <= 0) throw new CliError(`${flag} must be USERNAME:PASSWORD`, EXIT_USAGE);
+  return { username: value.slice(0, colon), password: value.slice(colon + 1) };
+}
+
 export function register(program: Command): void {
-  program.command('copy').description('Copy an image (all platforms) from one registry to another.').argument('<src>').argument('<dst>');
+  program
+    .command('copy')
+    .description('Copy an image (every platform of a multi-arch index) from one registry to another.')
+    .argument('<src>', 'source image: host[:port]/repository[:tag|@digest] (docker:// prefix accepted)')
+    .argument('<dst>', 'destination image: host[:port]/repository[:tag|@digest]')
+    .option('--all-platforms', 'copy every platform of an index (the default)', true)
+    .option('--src-creds <user:password>', 'credentials for the source (default: ~/.docker/config.json)')
+    .option('--dest-creds <user:password>', 'credentials for the destination (default: ~/.docker/config.json)')
+    .option('--insecure', 'talk plain http to both registries (and accept self-signed certificates)', false)
+    .option('--blob-concurrency <n>', 'blobs transferred at once', '4')
+    .option('--json', 'print one JSON object with the result', false)
+    .action(runAction((src: string, dst: string, options: CopyCommandOptions) => copyCommand(src, dst, options)));
+}
+
+async function copyCommand(srcInput: string, dstInput: string, options: CopyCommandOptions): Promise<void> {
+  // Loaded here, not at the top, so `ferry --help` and other commands never pay for them.
+  const { parseImageReference, referenceOf } = await import('../../../shared/oci/grammar.js');
+  const src = parseImageReference(srcInput);
+  const dst = parseImageReference(dstInput);
+  const concurrency = Number(options.blobConcurrency);
+  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) {
+    throw new CliError(`--blob-concurrency must be an integer from 1 to 64, got ${JSON.stringify(options.blobConcurrency)}`, EXIT_USAGE);
+  }
+  const srcCreds = options.srcCreds !== undefined ? parseCreds(options.srcCreds, '--src-creds') : undefined;
+  const destCreds = options.destCreds !== undefined ? parseCreds(options.destCreds, '--dest-creds') : undefined;
+
+  const [{ RegistryClient }, { dockerConfigCredentials }, { copyImage }] = await Promise.all([
+    import('../../../shared/registry/client.js'),
+    import('../../../shared/registry/credentials/docker-config.js'),
+    import('../../../shared/replicate/copy.js'),
+  ]);
+  const clientFor = (ref: ImageReference, creds: Credentials | undefined): RegistryClient => {
+    const url = `${options.insecure ? 'http' : 'https'}://${ref.host}`;
+    return new RegistryClient({
+      name: ref.host,
+      url,
+      insecure: options.insecure,
+      credentials: creds ?? dockerConfigCredentials(url),
+      // One image at a time: allow the blob fan-out plus manifest and HEAD requests.
+      limits: { concurrency: concurrency + 4 },
+    });
+  };
+  const source = clientFor(src, srcCreds);
+  const destination = clientFor(dst, destCreds);
+  const progress = !options.json && process.stderr.isTTY ? await progressBar() : undefined;
+  const started = process.hrtime.bigint();
+  let result: CopyResult;
+  try {
+    // In order, so the error names the first registry that is wrong.
+    for (const client of [source, destination]) {
+      await client.ping().catch((error: unknown) => {
+        throw withTlsHint(error, options.insecure);
+      });
+    }
+    const reference = referenceOf(src);
+    const manifest = await source.getManifest(src.repository, reference);
+    if (!manifest) {
+      throw new CliError(`${src.host}/${src.repository}${src.digest ? '@' : ':'}${reference}: manifest unknown at the source`, EXIT_FAILURE);
+    }
+    if (dst.digest && dst.digest !== manifest.digest) {
+      throw new CliError(`destination names ${dst.digest} but the source image is ${manifest.digest}`, EXIT_USAGE);
+    }
+    result = await copyImage({
+      source: { client: source, repository: src.repository, reference, resolved: manifest },
+      destination: { client: destination, repository: dst.repository, ...(dst.digest ? {} : { tag: dst.tag ?? 'latest' }) },
+      blobConcurrency: concurrency,
+      override: true,
+      ...(progress ? { onProgress: progress.update } : {}),
+    });
+  } finally {
+    progress?.stop();
+    await Promise.allSettled([source.close(), destination.close()]);
+  }
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const summary: CopyJson = {
+    digest: result.digest,
+    mediaType: result.mediaType,
+    manifests: result.stats.manifests,
+    blobs: { ...result.stats.blobs },
+    bytes: result.stats.bytes,
+    seconds: Math.round(seconds * 1000) / 1000,
+  };
+  if (options.json) {
+    printJson(summary);
+    return;
+  }
+  const target = `${dst.host}/${dst.repository}${dst.digest ? `@${dst.digest}` : `:${dst.tag ?? 'latest'}`}`;
+  if (result.skipped) {
+    process.stdout.write(`${target} is already at ${result.digest}; nothing to copy\n`);
+    return;
+  }
+  const { copied, skipped, mounted } = summary.blobs;
+  process.stdout.write(
+    `copied ${result.digest} to ${target}: ${summary.manifests} manifest(s), blobs ${copied} copied / ${skipped} skipped / ${mounted} mounted, ${formatBytes(summary.bytes)} in ${seconds.toFixed(1)} s\n`,
+  );
+}
+
+/** A TLS handshake against a plain-http registry fails cryptically; say what to do. */
+function withTlsHint(error: unknown, insecure: boolean): unknown {
+  if (insecure || !(error instanceof Error)) return error;
+  if (!/SSL|EPROTO|wrong version number/i.test(error.message)) return error;
+  const first = error.message.split('\n')[0]!.replace(/\s*\(ERR_SSL[^]*$/, '');
+  return new CliError(`${first}: TLS handshake failed (if the registry serves plain http, pass --insecure)`, EXIT_FAILURE);
+}
+
+export function formatBytes(bytes: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit += 1;
+  }
+  return unit === 0 ? `${value} B` : `${value.toFixed(1)} ${units[unit]}`;
+}
+
+async function progressBar(): Promise<{ update: (p: CopyProgress) => void; stop: () => void }> {
+  const { SingleBar, Presets } = await import('cli-progress');
+  const bar = new SingleBar(
+    { format: 'copying [{bar}] {value}/{total} blobs | {transferred}', stream: process.stderr, hideCursor: true, clearOnComplete: true },
+    Presets.shades_classic,
+  );
+  let started = false;
+  return {
+    update(p) {
+      if (!started) {
+        bar.start(Math.max(p.blobs.total, 1), p.blobs.done, { transferred: formatBytes(p.bytes) });
+        started = true;
+      }
+      bar.setTotal(Math.max(p.blobs.total, 1));
+      bar.update(p.blobs.done, { transferred: formatBytes(p.bytes) });
+    },
+    stop() {
+      if (started) bar.stop();
+    },
+  };
 }

@@ -1,0 +1,125 @@
+// Benchmark: `ferry copy` against `skopeo copy` on the same real Distribution registries.
+// Scenarios: cold (destination empty), warm (everything already there) and new-repository
+// (blobs exist in another repository of the destination: ferry mounts, skopeo re-checks
+// or re-uploads). Then one 1 GiB single-layer copy to show ferry's memory stays bounded.
+//
+//   npm run bench                 (BENCH_ROUNDS=5, BENCH_LAYER_MIB=20, BENCH_BIG_MIB=1024)
+
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { startRegistries, stopAllRegistries, type DistributionRegistry } from '../test/testbed/registries.js';
+import { buildImage, digestOf, inspectRaw, pushImage } from '../test/testbed/images.js';
+import { measure, median, mib, type Measurement } from './lib/measure.js';
+
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+const LAYER_MIB = Number(process.env.BENCH_LAYER_MIB ?? 20);
+const LAYERS = Number(process.env.BENCH_LAYERS ?? 5);
+const BIG_MIB = Number(process.env.BENCH_BIG_MIB ?? 1024);
+const MiB = 1024 * 1024;
+
+type Tool = 'ferry' | 'skopeo';
+type Scenario = 'cold' | 'warm' | 'new-repository';
+const SCENARIOS: Scenario[] = ['cold', 'warm', 'new-repository'];
+
+function copyWith(tool: Tool, src: string, dst: string): Promise<Measurement> {
+  if (tool === 'ferry') return measure(process.execPath, ['dist/cli.js', 'copy', '--insecure', '--json', src, dst]);
+  return measure('skopeo', ['copy', '--all', '--preserve-digests', '--src-tls-verify=false', '--dest-tls-verify=false', `docker://${src}`, `docker://${dst}`]);
+}
+
+async function expectDigest(ref: string, digest: string): Promise<void> {
+  const actual = digestOf(await inspectRaw(ref));
+  if (actual !== digest) throw new Error(`${ref} has ${actual}, expected ${digest}`);
+}
+
+function log(line: string): void {
+  process.stderr.write(`${line}\n`);
+}
+
+function pad(value: string, width: number): string {
+  return value.padEnd(width);
+}
+
+async function main(): Promise<void> {
+  log('building dist/cli.js ...');
+  execFileSync(process.execPath, ['scripts/build.mjs'], { stdio: 'inherit' });
+  if (!existsSync('dist/cli.js')) throw new Error('dist/cli.js missing after build');
+
+  const [src, ferryDst, skopeoDst] = (await startRegistries(3, (i) => ({ name: ['src', 'dst-ferry', 'dst-skopeo'][i]!, logLevel: 'error' }))) as [
+    DistributionRegistry,
+    DistributionRegistry,
+    DistributionRegistry,
+  ];
+  const destinations: Record<Tool, DistributionRegistry> = { ferry: ferryDst, skopeo: skopeoDst };
+
+  log(`building and pushing a ${LAYERS} x ${LAYER_MIB} MiB image ...`);
+  const image = await buildImage({ layerSizes: Array.from({ length: LAYERS }, () => LAYER_MIB * MiB), label: 'bench' });
+  const source = `${src.host}/bench/app:v1`;
+  await pushImage(image, source);
+  await image.dispose();
+
+  const results: Record<Scenario, Record<Tool, Measurement[]>> = {
+    cold: { ferry: [], skopeo: [] },
+    warm: { ferry: [], skopeo: [] },
+    'new-repository': { ferry: [], skopeo: [] },
+  };
+
+  for (let round = 1; round <= ROUNDS; round++) {
+    // Alternate who goes first so load drift on a shared machine does not favour one tool.
+    const order: Tool[] = round % 2 === 1 ? ['ferry', 'skopeo'] : ['skopeo', 'ferry'];
+    for (const tool of order) {
+      const dst = destinations[tool];
+      await dst.wipe();
+      const target = `${dst.host}/bench/app:v1`;
+      results.cold[tool].push(await copyWith(tool, source, target));
+      await expectDigest(target, image.digest);
+      results.warm[tool].push(await copyWith(tool, source, target));
+      const fresh = `${dst.host}/bench/app-${round}:v1`;
+      results['new-repository'][tool].push(await copyWith(tool, source, fresh));
+      await expectDigest(fresh, image.digest);
+    }
+    log(`round ${round}/${ROUNDS}: ` + SCENARIOS.map((s) => `${s} ferry ${results[s].ferry.at(-1)!.seconds.toFixed(2)}s skopeo ${results[s].skopeo.at(-1)!.seconds.toFixed(2)}s`).join(', '));
+  }
+
+  const lines: string[] = [];
+  lines.push(`ferry copy vs skopeo copy: ${LAYERS} x ${LAYER_MIB} MiB random layers, ${ROUNDS} rounds each, medians`);
+  lines.push(`${pad('scenario', 16)}${pad('ferry s', 10)}${pad('skopeo s', 10)}${pad('ratio', 8)}${pad('ferry peak RSS', 16)}skopeo peak RSS`);
+  for (const scenario of SCENARIOS) {
+    const f = results[scenario].ferry;
+    const s = results[scenario].skopeo;
+    const fm = median(f.map((m) => m.seconds));
+    const sm = median(s.map((m) => m.seconds));
+    lines.push(
+      `${pad(scenario, 16)}${pad(fm.toFixed(3), 10)}${pad(sm.toFixed(3), 10)}${pad((fm / sm).toFixed(2), 8)}${pad(mib(Math.max(...f.map((m) => m.peakRssBytes))), 16)}${mib(Math.max(...s.map((m) => m.peakRssBytes)))}`,
+    );
+  }
+  const coldJson = JSON.parse(results.cold.ferry[0]!.stdout) as { blobs: unknown; bytes: number };
+  const warmJson = JSON.parse(results.warm.ferry[0]!.stdout) as { blobs: unknown; bytes: number };
+  const mountJson = JSON.parse(results['new-repository'].ferry[0]!.stdout) as { blobs: unknown; bytes: number };
+  lines.push(`ferry --json blobs: cold ${JSON.stringify(coldJson.blobs)}, warm ${JSON.stringify(warmJson.blobs)}, new-repository ${JSON.stringify(mountJson.blobs)}`);
+
+  if (BIG_MIB > 0) {
+    log(`building and pushing a 1 x ${BIG_MIB} MiB image ...`);
+    const big = await buildImage({ layerSizes: [BIG_MIB * MiB], label: 'bench-big' });
+    const bigSource = `${src.host}/bench/big:v1`;
+    await pushImage(big, bigSource);
+    await big.dispose();
+    await ferryDst.wipe();
+    await skopeoDst.wipe();
+    const f = await copyWith('ferry', bigSource, `${ferryDst.host}/bench/big:v1`);
+    await expectDigest(`${ferryDst.host}/bench/big:v1`, big.digest);
+    const s = await copyWith('skopeo', bigSource, `${skopeoDst.host}/bench/big:v1`);
+    lines.push(
+      `1 x ${BIG_MIB} MiB layer, cold: ferry ${f.seconds.toFixed(2)} s, peak RSS ${mib(f.peakRssBytes)}; skopeo ${s.seconds.toFixed(2)} s, peak RSS ${mib(s.peakRssBytes)}`,
+    );
+  }
+  process.stdout.write(lines.join('\n') + '\n');
+}
+
+try {
+  await main();
+} catch (error) {
+  process.stderr.write(`bench failed: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exitCode = 1;
+} finally {
+  await stopAllRegistries();
+}

@@ -1,0 +1,280 @@
+// `ferry copy` as users run it: the bundled CLI in a child process, real Distribution
+// registries, skopeo as the judge of what arrived.
+
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startRegistries, startRegistry, stopAllRegistries, type DistributionRegistry } from '../testbed/registries.js';
+import { digestOf, inspectRaw, pullToOciDir, pushRandomImage, pushRandomIndex, type TestImage } from '../testbed/images.js';
+import { startTokenServer, type TokenServer } from '../testbed/token-server.js';
+import { startFaultProxy, type FaultProxy } from '../testbed/fault-proxy.js';
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+let buildDir: string;
+let cli: string;
+
+function ferry(...args: string[]): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [cli, ...args], { timeout: 120_000, env: { ...process.env, FERRY_DEBUG: '', HOME: buildDir } }, (error, stdout, stderr) => {
+      const code = error ? (typeof error.code === 'number' ? error.code : null) : 0;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+function expectOneLineError(run: Run, code: number): void {
+  expect(run.code).toBe(code);
+  expect(run.stdout).toBe('');
+  const lines = run.stderr.trimEnd().split('\n');
+  expect(lines).toHaveLength(1);
+  expect(lines[0]).toMatch(/^ferry: \S/);
+  expect(run.stderr).not.toMatch(/\n\s+at /);
+}
+
+beforeAll(async () => {
+  // The real product build (esbuild bundle with code splitting), into a private directory.
+  buildDir = await mkdtemp(join(tmpdir(), 'ferry-cli-build-'));
+  await new Promise<void>((resolve, reject) => {
+    execFile(process.execPath, ['scripts/build.mjs', `--outdir=${buildDir}/dist`], (error, _stdout, stderr) => (error ? reject(new Error(`build failed: ${stderr}`)) : resolve()));
+  });
+  cli = join(buildDir, 'dist', 'cli.js');
+});
+
+afterAll(async () => {
+  await stopAllRegistries();
+  if (buildDir) await rm(buildDir, { recursive: true, force: true });
+});
+
+describe('ferry copy between plain registries', () => {
+  let src: DistributionRegistry;
+  let dst: DistributionRegistry;
+  let single: TestImage;
+  let multi: TestImage;
+
+  beforeAll(async () => {
+    [src, dst] = (await startRegistries(2)) as [DistributionRegistry, DistributionRegistry];
+    single = await pushRandomImage(`${src.host}/team/app:v1`, { layerSizes: [1024, 200_000, 3_000_000] });
+    multi = await pushRandomIndex(`${src.host}/team/multi:v1`, { layerSizes: [5000, 70_000] });
+  });
+
+  it('copies a single-arch image byte-identical and pullable, reporting --json', async () => {
+    const run = await ferry('copy', '--insecure', '--json', `${src.host}/team/app:v1`, `${dst.host}/mirror/app:v1`);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    const out = JSON.parse(run.stdout) as Record<string, unknown>;
+    expect(Object.keys(out).sort()).toEqual(['blobs', 'bytes', 'digest', 'manifests', 'mediaType', 'seconds']);
+    expect(out).toMatchObject({
+      digest: single.digest,
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      manifests: 1,
+      blobs: { copied: 4, skipped: 0, mounted: 0 },
+    });
+    const layerBytes = single.layers.reduce((n, l) => n + l.size, 0) + single.configs[0]!.size;
+    expect(out.bytes).toBe(layerBytes);
+    expect(typeof out.seconds).toBe('number');
+    const there = await inspectRaw(`${dst.host}/mirror/app:v1`);
+    expect(there.equals(await inspectRaw(`${src.host}/team/app:v1`))).toBe(true);
+    await pullToOciDir(`${dst.host}/mirror/app:v1`);
+  });
+
+  it('copies a multi-arch index with every platform, digests preserved', async () => {
+    const run = await ferry('copy', '--insecure', '--json', `docker://${src.host}/team/multi:v1`, `docker://${dst.host}/mirror/multi:v1`);
+    expect(run.code).toBe(0);
+    const out = JSON.parse(run.stdout) as { digest: string; manifests: number; blobs: { copied: number } };
+    expect(out.digest).toBe(multi.digest);
+    expect(out.manifests).toBe(3);
+    expect(out.blobs.copied).toBe(6);
+    expect((await inspectRaw(`${dst.host}/mirror/multi:v1`)).equals(multi.bytes)).toBe(true);
+    for (const child of multi.children) {
+      expect(digestOf(await inspectRaw(`${dst.host}/mirror/multi@${child.digest}`))).toBe(child.digest);
+    }
+    await pullToOciDir(`${dst.host}/mirror/multi:v1`);
+  });
+
+  it('re-copying to the same tag transfers nothing', async () => {
+    const run = await ferry('copy', '--insecure', '--json', `${src.host}/team/app:v1`, `${dst.host}/mirror/app:v1`);
+    expect(run.code).toBe(0);
+    expect(JSON.parse(run.stdout)).toMatchObject({ digest: single.digest, blobs: { copied: 0, mounted: 0 }, bytes: 0 });
+    const human = await ferry('copy', '--insecure', `${src.host}/team/app:v1`, `${dst.host}/mirror/app:v1`);
+    expect(human.code).toBe(0);
+    expect(human.stdout).toContain('already at');
+  });
+
+  it('copying to a new tag of the same repository skips every blob', async () => {
+    const run = await ferry('copy', '--insecure', '--json', `${src.host}/team/app:v1`, `${dst.host}/mirror/app:v1-again`);
+    expect(run.code).toBe(0);
+    expect(JSON.parse(run.stdout)).toMatchObject({ digest: single.digest, manifests: 1, blobs: { copied: 0, skipped: 4, mounted: 0 }, bytes: 0 });
+  });
+
+  it('mounts blobs into a new repository when the destination holds them under the source name', async () => {
+    expect((await ferry('copy', '--insecure', `${src.host}/team/app:v1`, `${dst.host}/team/app:v1`)).code).toBe(0);
+    const run = await ferry('copy', '--insecure', '--json', `${src.host}/team/app:v1`, `${dst.host}/team/fork:v1`);
+    expect(run.code).toBe(0);
+    expect(JSON.parse(run.stdout)).toMatchObject({ blobs: { copied: 0, skipped: 0, mounted: 4 }, bytes: 0 });
+    await pullToOciDir(`${dst.host}/team/fork:v1`);
+  });
+
+  it('copies by source digest and pushes by digest when the destination names one', async () => {
+    const run = await ferry('copy', '--insecure', '--json', `${src.host}/team/app@${single.digest}`, `${dst.host}/bydigest/app@${single.digest}`);
+    expect(run.code).toBe(0);
+    expect(digestOf(await inspectRaw(`${dst.host}/bydigest/app@${single.digest}`))).toBe(single.digest);
+  });
+
+  it('refuses a destination digest that is not the source image (exit 2)', async () => {
+    const other = `sha256:${'0'.repeat(64)}`;
+    expectOneLineError(await ferry('copy', '--insecure', `${src.host}/team/app:v1`, `${dst.host}/bydigest/app@${other}`), 2);
+  });
+
+  it('prints a human summary without --json', async () => {
+    const run = await ferry('copy', '--insecure', `${src.host}/team/multi:v1`, `${dst.host}/human/multi:v1`);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(new RegExp(`^copied ${multi.digest} to ${dst.host}/human/multi:v1: 3 manifest\\(s\\), blobs 6 copied`));
+  });
+
+  it('fails with exit 1 and one line when the source image does not exist', async () => {
+    const run = await ferry('copy', '--insecure', `${src.host}/team/missing:v1`, `${dst.host}/mirror/missing:v1`);
+    expectOneLineError(run, 1);
+    expect(run.stderr).toContain('team/missing');
+  });
+
+  it('without --insecure speaks https, and says so when the registry is plain http', async () => {
+    const run = await ferry('copy', `${src.host}/team/app:v1`, `${dst.host}/mirror/app:v9`);
+    expectOneLineError(run, 1);
+    expect(run.stderr).toContain('--insecure');
+  });
+});
+
+describe('ferry copy usage errors', () => {
+  it.each([
+    ['a bad repository name', ['copy', '--insecure', '127.0.0.1:5000/Team/App:v1', '127.0.0.1:5001/x:v1']],
+    ['a path-traversal tag', ['copy', '--insecure', '127.0.0.1:5000/team/app:../../etc', '127.0.0.1:5001/x:v1']],
+    ['no registry host', ['copy', '--insecure', 'app:v1', '127.0.0.1:5001/x:v1']],
+    ['a bad digest', ['copy', '--insecure', '127.0.0.1:5000/team/app@sha256:abc', '127.0.0.1:5001/x:v1']],
+    ['malformed credentials', ['copy', '--insecure', '--src-creds', 'nocolon', '127.0.0.1:5000/team/app:v1', '127.0.0.1:5001/x:v1']],
+    ['a missing argument', ['copy', '127.0.0.1:5000/team/app:v1']],
+    ['an unknown option', ['copy', '--frobnicate', '127.0.0.1:5000/team/app:v1', '127.0.0.1:5001/x:v1']],
+    ['an unknown command', ['frobnicate']],
+  ])('exits 2 with one line for %s', async (_what, args) => {
+    expectOneLineError(await ferry(...args), 2);
+  });
+
+  it('exits 1 with one line and no stack trace when a registry is unreachable', async () => {
+    const run = await ferry('copy', '--insecure', '127.0.0.1:1/team/app:v1', '127.0.0.1:2/team/app:v1');
+    expectOneLineError(run, 1);
+    expect(run.stderr).toContain('127.0.0.1:1');
+  });
+
+  it('shows help with exit 0', async () => {
+    const run = await ferry('copy', '--help');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain('--dest-creds');
+    expect(run.stdout).toContain('--all-platforms');
+  });
+});
+
+describe('ferry copy with authentication', () => {
+  let basic: DistributionRegistry;
+  let token: DistributionRegistry;
+  let tokens: TokenServer;
+  let image: TestImage;
+  const basicCreds = { username: 'robot', password: 'b4sic:with:colons' };
+
+  beforeAll(async () => {
+    tokens = await startTokenServer({ users: { pusher: 'tok' } });
+    [basic, token] = await Promise.all([
+      startRegistry({ htpasswd: { users: { robot: basicCreds.password } } }),
+      startRegistry({ token: tokens.auth }),
+    ]);
+    image = await pushRandomIndex(`${basic.host}/private/app:v1`, { creds: basicCreds });
+  });
+  afterAll(async () => {
+    await Promise.all([basic?.stop(), token?.stop()]);
+    await tokens?.stop();
+  });
+
+  it('copies from a Basic-auth registry to a token-auth registry with --src-creds/--dest-creds', async () => {
+    const run = await ferry(
+      'copy', '--insecure', '--json',
+      '--src-creds', `${basicCreds.username}:${basicCreds.password}`,
+      '--dest-creds', 'pusher:tok',
+      `${basic.host}/private/app:v1`, `${token.host}/mirror/app:v1`,
+    );
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(JSON.parse(run.stdout)).toMatchObject({ digest: image.digest });
+    expect(digestOf(await inspectRaw(`${token.host}/mirror/app:v1`, { username: 'pusher', password: 'tok' }))).toBe(image.digest);
+    expect(tokens.requests.some((r) => r.user === 'pusher' && r.scopes.some((s) => s.startsWith('repository:mirror/app:') && s.includes('push')))).toBe(true);
+  });
+
+  it('reads credentials from ~/.docker/config.json when no flags are given', async () => {
+    const { writeFile, mkdir } = await import('node:fs/promises');
+    await mkdir(join(buildDir, '.docker'), { recursive: true });
+    const auth = (u: string, p: string) => Buffer.from(`${u}:${p}`).toString('base64');
+    await writeFile(
+      join(buildDir, '.docker', 'config.json'),
+      JSON.stringify({ auths: { [basic.host]: { auth: auth(basicCreds.username, basicCreds.password) }, [token.host]: { auth: auth('pusher', 'tok') } } }),
+    );
+    try {
+      const run = await ferry('copy', '--insecure', '--json', `${basic.host}/private/app:v1`, `${token.host}/mirror/fromconfig:v1`);
+      expect(run.stderr).toBe('');
+      expect(run.code).toBe(0);
+      expect(digestOf(await inspectRaw(`${token.host}/mirror/fromconfig:v1`, { username: 'pusher', password: 'tok' }))).toBe(image.digest);
+    } finally {
+      await rm(join(buildDir, '.docker'), { recursive: true, force: true });
+    }
+  });
+
+  it('fails with exit 1 and one line without credentials or with wrong ones', async () => {
+    const anonymous = await ferry('copy', '--insecure', `${basic.host}/private/app:v1`, `${token.host}/mirror/app:v2`);
+    expectOneLineError(anonymous, 1);
+    expect(anonymous.stderr).toMatch(/401|unauthori[sz]ed|authentication/i);
+    const wrong = await ferry('copy', '--insecure', '--src-creds', `${basicCreds.username}:${basicCreds.password}`, '--dest-creds', 'pusher:wrong', `${basic.host}/private/app:v1`, `${token.host}/mirror/app:v2`);
+    expectOneLineError(wrong, 1);
+  });
+});
+
+describe('ferry copy through a flaky network', () => {
+  let src: DistributionRegistry;
+  let dst: DistributionRegistry;
+  let proxy: FaultProxy;
+  let image: TestImage;
+
+  beforeAll(async () => {
+    [src, dst] = (await startRegistries(2)) as [DistributionRegistry, DistributionRegistry];
+    proxy = await startFaultProxy(dst.url);
+    image = await pushRandomImage(`${src.host}/team/app:v1`, { layerSizes: [100_000, 200_000] });
+  });
+  afterAll(async () => {
+    await proxy?.stop();
+  });
+
+  it('rides out 429 with Retry-After and a 503 from the destination', async () => {
+    proxy.failWith({ method: 'HEAD', path: '/blobs/' }, 429, 2, 1);
+    proxy.failWith({ method: 'PUT', path: '/manifests/' }, 503, 1);
+    const run = await ferry('copy', '--insecure', '--json', `${src.host}/team/app:v1`, `${proxy.host}/mirror/app:v1`);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(proxy.pendingFaults()).toBe(0);
+    expect(digestOf(await inspectRaw(`${dst.host}/mirror/app:v1`))).toBe(image.digest);
+  });
+
+  it('fails with exit 1 and leaves no manifest when blob bytes arrive corrupted every time', async () => {
+    const proxied = await startFaultProxy(src.url);
+    try {
+      proxied.inject({ match: { method: 'GET', path: `/blobs/${image.layers[1]!.digest}` }, fault: { kind: 'corrupt' }, times: Infinity });
+      const run = await ferry('copy', '--insecure', `${proxied.host}/team/app:v1`, `${dst.host}/mirror/corrupt:v1`);
+      expectOneLineError(run, 1);
+      expect(run.stderr).toMatch(/digest|sha256/i);
+      await expect(inspectRaw(`${dst.host}/mirror/corrupt:v1`)).rejects.toThrow(/manifest unknown|not found/i);
+    } finally {
+      await proxied.stop();
+    }
+  });
+});
