@@ -14,6 +14,7 @@ import { FerryMetrics } from '../../../shared/observability/metrics.js';
 import { BandwidthLimiter } from '../../../shared/registry/bandwidth.js';
 import { createRegistryClients } from '../../../shared/registry/clients.js';
 import { createReplicator } from '../../../shared/replicate/replicator.js';
+import { awaitEventConsistency } from './event-consistency.js';
 import { formatAddress, type ListenAddress } from './listen.js';
 import { createRequestHandler } from './routes.js';
 import { startScheduler, validateSchedules, type Scheduler } from './scheduler.js';
@@ -67,7 +68,7 @@ export async function startHost(options: HostOptions): Promise<Host> {
   // One limiter for every client: worker.bandwidth caps the process, not each registry.
   const throttle = new BandwidthLimiter(config.worker.bandwidth);
   const clients = createRegistryClients(config, { throttle });
-  const replicate = createReplicator({ config, clients, logger });
+  const replicate = awaitEventConsistency(createReplicator({ config, clients, logger }), clients);
   const runner = createJobRunner({
     queue: backend.queue,
     store: backend.store,

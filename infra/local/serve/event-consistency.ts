@@ -1,0 +1,44 @@
+// Distribution 2.x queues the push notification inside the manifest PUT, before it writes
+// the tag link, so a fast worker can resolve the tag while it still names the OLD digest
+// (or nothing, on a first push) and "converge" to a state the registry is about to leave.
+// Before running a fresh push job, wait briefly until the source tag resolves to the
+// digest the event reported; then run the job as usual (the source stays authoritative:
+// if the tag moved on in the meantime, the job copies whatever it points at now).
+import type { Job } from '../../../shared/jobs/model.js';
+import { isTag } from '../../../shared/oci/grammar.js';
+import type { RegistryClient } from '../../../shared/registry/client.js';
+import type { ReplicateJob } from '../../../shared/replicate/types.js';
+
+export interface EventConsistencyOptions {
+  /** Longest wait for the source to catch up with the event. */
+  maxWaitMs?: number;
+  pollMs?: number;
+  /** Only events this recent wait (by the event's own time: redelivered old events describe settled state). */
+  freshMs?: number;
+}
+
+function awaitsTag(job: Job, freshMs: number): job is Job & { source: { digest: string } } {
+  return job.trigger.kind === 'event'
+    && job.trigger.action === 'push'
+    && job.source.digest !== undefined
+    && isTag(job.source.reference)
+    && Date.now() - Date.parse(job.trigger.at) < freshMs;
+}
+
+export function awaitEventConsistency(replicate: ReplicateJob, clients: Map<string, RegistryClient>, options: EventConsistencyOptions = {}): ReplicateJob {
+  const maxWaitMs = options.maxWaitMs ?? 3000;
+  const pollMs = options.pollMs ?? 50;
+  const freshMs = options.freshMs ?? 30_000;
+  return async (job, opts) => {
+    const source = clients.get(job.source.registry);
+    if (source && awaitsTag(job, freshMs)) {
+      const deadline = Date.now() + maxWaitMs;
+      for (;;) {
+        const head = await source.headManifest(job.source.repository, job.source.reference, opts.signal);
+        if (head?.digest === job.source.digest || Date.now() >= deadline || opts.signal?.aborted) break;
+        await new Promise((r) => setTimeout(r, pollMs));
+      }
+    }
+    return replicate(job, opts);
+  };
+}
