@@ -7,7 +7,7 @@ import { fieldError } from './common/errors.js';
 import { ignoredEvent, normalizedEvent } from './common/events.js';
 import { header } from './common/headers.js';
 import { bodyEventId } from './common/ids.js';
-import { decodeJson } from './common/json.js';
+import { decodeJsonObject } from './common/json.js';
 import { checkRepository, splitReference } from './common/names.js';
 import { optionalString, parsePayload, present } from './common/schema.js';
 import { isoFromTimestamp, receivedAt } from './common/time.js';
@@ -26,13 +26,15 @@ const payloadSchema = z.object({
 });
 
 export const parseGitea: EventParser = (request: WebhookRequest): ParseResult => {
+  // Decoded before anything else: a body that is not JSON is rejected whatever the event.
+  const json = decodeJsonObject(request.body, FORMAT);
   const eventName = header(request, 'x-forgejo-event') ?? header(request, 'x-gitea-event');
   if (eventName === undefined) throw fieldError(FORMAT, 'X-Gitea-Event header', 'is missing');
   const id = header(request, 'x-forgejo-delivery') || header(request, 'x-gitea-delivery') || bodyEventId(request.body, 0);
   if (eventName !== 'package') {
     return { events: [], ignored: [ignoredEvent(`gitea ${eventName.slice(0, 60)} event`, id)] };
   }
-  const payload = parsePayload(payloadSchema, decodeJson(request.body, FORMAT), FORMAT);
+  const payload = parsePayload(payloadSchema, json, FORMAT);
   const action = payload.action === 'created' ? 'push' : payload.action === 'deleted' ? 'delete' : undefined;
   if (action === undefined) {
     return { events: [], ignored: [ignoredEvent(`gitea package ${payload.action.slice(0, 40)}`, id)] };

@@ -8,7 +8,7 @@ import { fieldError } from './common/errors.js';
 import { ignoredEvent, normalizedEvent } from './common/events.js';
 import { header } from './common/headers.js';
 import { bodyEventId } from './common/ids.js';
-import { decodeJson } from './common/json.js';
+import { decodeJsonObject } from './common/json.js';
 import { checkDigest, checkRepository, checkTag, looksLikeDigest } from './common/names.js';
 import { optionalString, parsePayload, present } from './common/schema.js';
 import { isoFromTimestamp, receivedAt } from './common/time.js';
@@ -36,13 +36,15 @@ const payloadSchema = z.object({
 });
 
 export const parseGitHub: EventParser = (request: WebhookRequest): ParseResult => {
+  // Decoded before anything else: a body that is not JSON is rejected whatever the event.
+  const json = decodeJsonObject(request.body, FORMAT);
   const eventName = header(request, 'x-github-event');
   if (eventName === undefined) throw fieldError(FORMAT, 'X-GitHub-Event header', 'is missing');
   const id = header(request, 'x-github-delivery') || bodyEventId(request.body, 0);
   if (eventName !== 'registry_package') {
     return { events: [], ignored: [ignoredEvent(`github ${eventName.slice(0, 60)} event`, id)] };
   }
-  const payload = parsePayload(payloadSchema, decodeJson(request.body, FORMAT), FORMAT);
+  const payload = parsePayload(payloadSchema, json, FORMAT);
   const pkg = payload.registry_package;
   if (!ACTIONS.has(payload.action)) {
     return { events: [], ignored: [ignoredEvent(`github registry_package ${payload.action.slice(0, 40)}`, id)] };

@@ -7,7 +7,7 @@ import { binaryCloudEventAttributes, isStructuredCloudEvent, parseStructuredClou
 import { fieldError } from './common/errors.js';
 import { ignoredEvent, normalizedEvent } from './common/events.js';
 import { bodyEventId } from './common/ids.js';
-import { decodeJson } from './common/json.js';
+import { decodeJson, decodeJsonObject } from './common/json.js';
 import { checkDigest, checkRepository, splitReference } from './common/names.js';
 import { optionalString, parsePayload, present } from './common/schema.js';
 import { isoFromTimestamp, receivedAt } from './common/time.js';
@@ -33,7 +33,7 @@ interface ZotEvent {
 function eventOf(request: WebhookRequest): ZotEvent {
   const binary = binaryCloudEventAttributes(request);
   if (binary?.type !== undefined) {
-    return { attributes: { ...binary, type: binary.type }, data: decodeJson(request.body, FORMAT), dataField: '' };
+    return { attributes: { ...binary, type: binary.type }, data: decodeJsonObject(request.body, FORMAT), dataField: '' };
   }
   const json = decodeJson(request.body, FORMAT);
   if (!isStructuredCloudEvent(request, json)) {

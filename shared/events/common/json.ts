@@ -13,3 +13,13 @@ export function decodeJson(body: Buffer, format: string): unknown {
     throw new PayloadError(`${format} payload: body is not valid JSON`, (error as Error).message);
   }
 }
+
+/** Every format ferry reads is a JSON object at the top. */
+export function decodeJsonObject(body: Buffer, format: string): Record<string, unknown> {
+  const value = decodeJson(body, format);
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    const got = value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value;
+    throw new PayloadError(`${format} payload: (body): expected a JSON object, got ${got}`);
+  }
+  return value as Record<string, unknown>;
+}
