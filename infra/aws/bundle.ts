@@ -45,7 +45,7 @@ function bundleOne(name: HandlerName): HandlerBundle {
     target: 'node22',
     format: 'esm',
     minify: true,
-    sourcemap: 'external',
+    sourcemap: 'linked',
     sourcesContent: false,
     // Native addons and the local-only SQLite host never belong in a Lambda bundle.
     external: ['better-sqlite3'],

@@ -230,10 +230,10 @@ export class FerryReplication extends Construct {
     allow(this.webhookFunction, ['sqs:SendMessage', 'sqs:GetQueueAttributes'], [this.queue.queueArn]);
     allow(this.webhookFunction, ['secretsmanager:GetSecretValue'], hookSecrets);
 
-    // worker: the event source receives and deletes; the runner changes visibility for
-    // backoff, dead-letters explicitly, and reads/writes job records.
+    // worker: the event source's own grant covers receive, delete and change-visibility on
+    // the queue (the runner's backoff and heartbeat); it also dead-letters explicitly and
+    // reads/writes job records.
     allow(this.workerFunction, TABLE_ACTIONS.run, tableResources);
-    allow(this.workerFunction, ['sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:SendMessage', 'sqs:GetQueueAttributes'], [this.queue.queueArn]);
     allow(this.workerFunction, ['sqs:SendMessage'], [this.deadLetterQueue.queueArn]);
     allow(this.workerFunction, ['secretsmanager:GetSecretValue'], registrySecrets);
     this.grantEcr(this.workerFunction, sources, destinations);
@@ -275,6 +275,6 @@ function cap(s: string): string {
 /** Policy and registry names -> a CloudFormation-safe id that stays unique ("a-b" and "a_b" differ). */
 export function logicalName(name: string): string {
   const clean = name.split(/[^A-Za-z0-9]+/).filter(Boolean).map(cap).join('');
-  return clean === name ? clean : `${clean}${createHash('sha256').update(name).digest('hex').slice(0, 6)}`;
+  return /^[A-Za-z0-9]+$/.test(name) ? clean : `${clean}${createHash('sha256').update(name).digest('hex').slice(0, 6)}`;
 }
 

@@ -17,7 +17,7 @@ export class FerryStack extends Stack {
     super(scope, id, props);
     const { config, ...rest } = props;
     this.ferry = new FerryReplication(this, 'Ferry', { ...pickReplicationProps(rest), config });
-    for (const warning of this.ferry.warnings) Annotations.of(this).addWarningV2('ferry:config', warning);
+    for (const warning of this.ferry.warnings) Annotations.of(this).addWarningV2(`ferry:config:${warning.split(/[\s:]/)[0]}`, warning);
 
     for (const name of sourceRegistries(config)) {
       new CfnOutput(this, `WebhookUrl${logicalName(name)}`, {

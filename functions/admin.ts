@@ -1,0 +1,122 @@
+// Lambda: the admin API for a deployed stack, invoked directly (no URL): IAM decides who
+// may call it (lambda:InvokeFunction on this function). Requests are JSON objects:
+//   {action:"jobs", status?, policy?, repository?, limit?, cursor?}   -> {jobs, cursor?}
+//   {action:"job", id}                                               -> {job}
+//   {action:"dlq", limit?}                                           -> {deadLetters}
+//   {action:"replay", all:true | ids:[...] | repository, by?}        -> {replayed}
+//   {action:"sync", policy?}                                         -> sync result
+// Bad requests and unknown ids answer {error, detail} (the invoke itself succeeds);
+// infrastructure failures throw, so the caller sees a function error.
+import { z } from 'zod';
+import type { Job, JobStatus } from '../shared/jobs/model.js';
+import type { Backend, JobPage, JobQuery, ReplaySelector } from '../shared/jobs/ports.js';
+import { replayDeadJobs } from '../shared/jobs/replay.js';
+import { lazy, openRuntime, type Runtime } from './lib/runtime.js';
+import { createSync, type SyncFn, type SyncResult } from './lib/sync.js';
+
+const STATUSES = ['queued', 'running', 'succeeded', 'skipped', 'failed', 'dead'] as const satisfies readonly JobStatus[];
+const MAX_LIMIT = 1000;
+
+const requestSchema = z.discriminatedUnion('action', [
+  z.strictObject({
+    action: z.literal('jobs'),
+    status: z.enum(STATUSES).optional(),
+    policy: z.string().min(1).optional(),
+    repository: z.string().min(1).optional(),
+    since: z.string().min(1).optional(),
+    until: z.string().min(1).optional(),
+    limit: z.number().int().min(1).max(MAX_LIMIT).optional(),
+    cursor: z.string().min(1).optional(),
+  }),
+  z.strictObject({ action: z.literal('job'), id: z.string().min(1) }),
+  z.strictObject({ action: z.literal('dlq'), limit: z.number().int().min(1).max(MAX_LIMIT).optional() }),
+  z.strictObject({
+    action: z.literal('replay'),
+    all: z.literal(true).optional(),
+    ids: z.array(z.string().min(1)).min(1).optional(),
+    repository: z.string().min(1).optional(),
+    by: z.string().min(1).max(200).optional(),
+  }).refine((r) => [r.all, r.ids, r.repository].filter((v) => v !== undefined).length === 1, {
+    message: 'replay needs exactly one of all: true, ids: [...], repository',
+  }),
+  z.strictObject({ action: z.literal('sync'), policy: z.string().min(1).optional() }),
+]);
+
+export type AdminRequest = z.input<typeof requestSchema>;
+
+export interface DeadLetterView {
+  id: string;
+  jobId: string;
+  key: string;
+  reason?: string;
+  deadAt?: string;
+  job?: Job;
+}
+
+export type AdminResponse =
+  | JobPage
+  | { job: Job }
+  | { deadLetters: DeadLetterView[] }
+  | { replayed: string[] }
+  | SyncResult
+  | { error: string; detail?: string };
+
+export interface AdminApp {
+  backend: Backend;
+  sync: SyncFn;
+}
+
+export function createAdminApp(runtime: Runtime): AdminApp {
+  return { backend: runtime.backend, sync: createSync(runtime) };
+}
+
+export async function handleAdmin(app: AdminApp, event: unknown): Promise<AdminResponse> {
+  const parsed = requestSchema.safeParse(event);
+  if (!parsed.success) {
+    return { error: 'bad request', detail: parsed.error.issues.map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message)).join('; ') };
+  }
+  const request = parsed.data;
+  const { backend } = app;
+  switch (request.action) {
+    case 'jobs': {
+      const { action: _action, ...rest } = request;
+      const query: JobQuery = { limit: 50, ...rest };
+      return backend.store.list(query);
+    }
+    case 'job': {
+      const job = await backend.store.get(request.id);
+      return job ? { job } : { error: 'not found', detail: `no job ${request.id}` };
+    }
+    case 'dlq': {
+      const letters = await backend.queue.listDead(request.limit ?? MAX_LIMIT);
+      const deadLetters = await Promise.all(letters.map(async (d): Promise<DeadLetterView> => {
+        const job = await backend.store.get(d.message.jobId);
+        return {
+          id: d.id, jobId: d.message.jobId, key: d.message.key,
+          ...(d.reason !== undefined ? { reason: d.reason } : {}),
+          ...(d.deadAt !== undefined ? { deadAt: d.deadAt } : {}),
+          ...(job ? { job } : {}),
+        };
+      }));
+      return { deadLetters };
+    }
+    case 'replay': {
+      const selector: ReplaySelector = request.all ? { all: true } : request.ids ? { jobIds: request.ids } : { repository: request.repository! };
+      const replayed = await replayDeadJobs({ queue: backend.queue, store: backend.store }, selector, request.by ?? 'admin-function');
+      return { replayed };
+    }
+    case 'sync': {
+      const names = app.sync.policies();
+      if (request.policy !== undefined && !names.includes(request.policy)) {
+        return { error: 'unknown policy', detail: `no policy named ${JSON.stringify(request.policy)} (configured: ${names.join(', ') || 'none'})` };
+      }
+      return app.sync.run({ ...(request.policy !== undefined ? { policy: request.policy } : {}), trigger: 'admin-function' });
+    }
+  }
+}
+
+const app = lazy(async () => createAdminApp(await openRuntime({ name: 'admin', needs: { webhookSecrets: false, registryCredentials: true } })));
+
+export async function handler(event: unknown): Promise<AdminResponse> {
+  return handleAdmin(await app.get(), event);
+}

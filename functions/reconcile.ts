@@ -1,0 +1,29 @@
+// Lambda: scheduled reconcile. One EventBridge rule per policy with a `schedule` invokes
+// this with {"policy": "<name>"}; the reconcile engine lists the source, compares with the
+// destinations and enqueues jobs for what differs (initial sync + drift repair).
+import { z } from 'zod';
+import { lazy, openRuntime } from './lib/runtime.js';
+import { createSync, type SyncFn, type SyncResult } from './lib/sync.js';
+
+const eventSchema = z.object({ policy: z.string().min(1) });
+
+export class ReconcileRequestError extends Error {
+  override readonly name = 'ReconcileRequestError';
+}
+
+export async function handleReconcile(sync: SyncFn, event: unknown): Promise<SyncResult> {
+  const parsed = eventSchema.safeParse(event);
+  if (!parsed.success) throw new ReconcileRequestError('reconcile expects {"policy": "<name>"} (the schedule rule sets it)');
+  const { policy } = parsed.data;
+  if (!sync.policies().includes(policy)) {
+    // A schedule for a policy that was renamed or removed without redeploying the rule.
+    throw new ReconcileRequestError(`no policy named ${JSON.stringify(policy)} in the deployed config (configured: ${sync.policies().join(', ') || 'none'})`);
+  }
+  return sync.run({ policy, trigger: 'schedule' });
+}
+
+const app = lazy(async () => createSync(await openRuntime({ name: 'reconcile', needs: { webhookSecrets: false, registryCredentials: true } })));
+
+export async function handler(event: unknown): Promise<SyncResult> {
+  return handleReconcile(await app.get(), event);
+}

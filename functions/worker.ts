@@ -1,0 +1,107 @@
+// Lambda: the worker. The SQS event source hands over a batch; each record is one job run
+// by the shared runner, a few at a time. Partial batch response: records whose job must
+// run again (retry, deferred, or an unexpected failure) are reported as failures so the
+// event source leaves them in the queue; the runner already set their visibility to the
+// backoff delay. Succeeded, skipped, duplicate and dead records are done: the runner acked
+// (or dead-lettered) them itself.
+import pLimit from 'p-limit';
+import { decodeJobMessage } from '../shared/adapters/aws/job-message-codec.js';
+import { createJobRunner, type JobRunner, type RunResult } from '../shared/jobs/runner.js';
+import type { ReceivedMessage } from '../shared/jobs/ports.js';
+import { BandwidthLimiter } from '../shared/registry/bandwidth.js';
+import { createRegistryClients } from '../shared/registry/clients.js';
+import { createReplicator } from '../shared/replicate/replicator.js';
+import { ENV } from './lib/baked-config.js';
+import type { LambdaContext, SqsBatchResponse, SqsEvent, SqsRecord } from './lib/lambda-types.js';
+import { lazy, openRuntime, type Env, type Runtime } from './lib/runtime.js';
+
+/** Results after which the message must stay in the queue. */
+const RUN_AGAIN: ReadonlySet<RunResult> = new Set<RunResult>(['retry', 'deferred']);
+
+export interface WorkerApp {
+  runtime: Runtime;
+  runner: JobRunner;
+  /** Records of one batch run at once. */
+  batchConcurrency: number;
+}
+
+export function createWorkerApp(runtime: Runtime, env: Env = process.env): WorkerApp {
+  const { config, backend, logger, metrics } = runtime;
+  // One limiter per container: worker.bandwidth caps what this function instance moves.
+  const clients = createRegistryClients(config, { throttle: new BandwidthLimiter(config.worker.bandwidth) });
+  const replicate = createReplicator({ config, clients, logger });
+  const runner = createJobRunner({
+    queue: backend.queue,
+    store: backend.store,
+    replicate,
+    maxAttempts: config.worker.maxAttempts,
+    retryDelayMs: config.worker.retryDelay,
+    // The runner's heartbeat keeps the message hidden in steps of this, so a crashed
+    // invocation's job reappears after it rather than after the queue's long default.
+    visibilitySeconds: Math.max(1, Math.ceil(config.worker.visibilityTimeout / 1000)),
+    retentionMs: config.retention,
+    logger,
+    metrics,
+  });
+  const fromEnv = Number(env[ENV.batchConcurrency]);
+  return { runtime, runner, batchConcurrency: Number.isInteger(fromEnv) && fromEnv > 0 ? fromEnv : 4 };
+}
+
+/**
+ * Time kept back from the invocation's deadline: aborted jobs must still record their
+ * release and change the message visibility before Lambda freezes the container.
+ */
+export function abortMarginMs(remainingMs: number): number {
+  return Math.min(60_000, Math.max(5_000, Math.round(remainingMs * 0.1)));
+}
+
+export function toReceivedMessage(record: SqsRecord): ReceivedMessage | undefined {
+  const message = decodeJobMessage(record.body);
+  if (!message) return undefined;
+  const count = Number(record.attributes.ApproximateReceiveCount ?? '1');
+  return { message, receipt: record.receiptHandle, receiveCount: Number.isFinite(count) && count > 0 ? count : 1 };
+}
+
+export async function handleSqsBatch(app: WorkerApp, event: SqsEvent, context: Pick<LambdaContext, 'getRemainingTimeInMillis'>): Promise<SqsBatchResponse> {
+  const { runtime, runner } = app;
+  const { logger, backend, config } = runtime;
+  const remaining = context.getRemainingTimeInMillis();
+  const controller = new AbortController();
+  const deadline = setTimeout(() => controller.abort(new Error('invocation deadline approaching')), Math.max(0, remaining - abortMarginMs(remaining)));
+  const limit = pLimit(Math.max(1, Math.min(app.batchConcurrency, event.Records.length)));
+  const failures: string[] = [];
+
+  const runRecord = async (record: SqsRecord): Promise<void> => {
+    const received = toReceivedMessage(record);
+    if (!received) {
+      // Not a job message: let it cycle quickly; the redrive policy parks it, body intact, in the DLQ.
+      logger.error({ messageId: record.messageId }, 'worker: unreadable message body, left for the redrive policy');
+      await backend.queue.retryLater(record.receiptHandle, 0).catch(() => undefined);
+      failures.push(record.messageId);
+      return;
+    }
+    try {
+      const result = await runner.handle(received, controller.signal);
+      if (RUN_AGAIN.has(result)) failures.push(record.messageId);
+    } catch (err) {
+      // The runner records outcomes itself; reaching here means the store or queue failed
+      // mid-run. Retry after the usual first backoff rather than the queue's long timeout.
+      logger.error({ err, messageId: record.messageId, jobId: received.message.jobId }, 'worker: job run failed unexpectedly');
+      await backend.queue.retryLater(record.receiptHandle, Math.ceil(config.worker.retryDelay / 1000)).catch(() => undefined);
+      failures.push(record.messageId);
+    }
+  };
+
+  try {
+    await Promise.all(event.Records.map((record) => limit(() => runRecord(record))));
+  } finally {
+    clearTimeout(deadline);
+  }
+  return { batchItemFailures: failures.map((itemIdentifier) => ({ itemIdentifier })) };
+}
+
+const app = lazy(async () => createWorkerApp(await openRuntime({ name: 'worker', needs: { webhookSecrets: false, registryCredentials: true } })));
+
+export async function handler(event: SqsEvent, context: LambdaContext): Promise<SqsBatchResponse> {
+  return handleSqsBatch(await app.get(), event, context);
+}
