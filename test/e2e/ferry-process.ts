@@ -1,12 +1,27 @@
-// Runs `ferry serve` and the admin CLI as real child processes (through tsx, so the tests
-// always exercise the current sources), and guarantees no ferry process outlives the tests.
-import { spawn, type ChildProcess } from 'node:child_process';
+// Runs `ferry serve` and the admin CLI as real child processes, from a bundle built from
+// the current sources by the project's own build script (what `npm ci` ships as the
+// `ferry` bin), and guarantees no ferry process outlives the tests.
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { createWriteStream, type WriteStream } from 'node:fs';
+import { createWriteStream, rmSync, type WriteStream } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
 
 export const REPO_ROOT = resolve(import.meta.dirname, '..', '..');
-const CLI = join(REPO_ROOT, 'infra', 'local', 'cli.ts');
+// Inside the repository so the bundle's external packages (better-sqlite3, pino) resolve;
+// per process so parallel test files never overwrite each other's build.
+const BUILD_DIR = join(REPO_ROOT, 'node_modules', '.cache', 'ferry-e2e', String(process.pid));
+
+let built: Promise<string> | undefined;
+/** Builds the CLI once per test process; returns the path of cli.js. */
+export function builtCli(): Promise<string> {
+  built ??= (async () => {
+    process.once('exit', () => rmSync(BUILD_DIR, { recursive: true, force: true }));
+    await promisify(execFile)(process.execPath, ['scripts/build.mjs', `--outdir=${BUILD_DIR}`], { cwd: REPO_ROOT, timeout: 120_000 });
+    return join(BUILD_DIR, 'cli.js');
+  })();
+  return built;
+}
 
 const live = new Set<ChildProcess>();
 let exitHook = false;
@@ -23,8 +38,8 @@ function track(child: ChildProcess): void {
   child.once('exit', () => live.delete(child));
 }
 
-function nodeArgs(args: string[]): string[] {
-  return ['--import', 'tsx', CLI, ...args];
+async function nodeArgs(args: string[]): Promise<string[]> {
+  return [await builtCli(), ...args];
 }
 
 export interface CliResult {
@@ -35,7 +50,7 @@ export interface CliResult {
 
 /** Runs `ferry <args>` to completion. */
 export async function ferryCli(args: string[], opts: { timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
-  const child = spawn(process.execPath, nodeArgs(args), { cwd: REPO_ROOT, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, await nodeArgs(args), { cwd: REPO_ROOT, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
   track(child);
   let stdout = '';
   let stderr = '';
@@ -90,7 +105,7 @@ export async function startFerryServe(opts: { configPath: string; port: number; 
   const url = `http://127.0.0.1:${opts.port}`;
 
   const launch = async () => {
-    child = spawn(process.execPath, nodeArgs(['serve', '--config', opts.configPath, '--listen', `127.0.0.1:${opts.port}`]), {
+    child = spawn(process.execPath, await nodeArgs(['serve', '--config', opts.configPath, '--listen', `127.0.0.1:${opts.port}`]), {
       cwd: REPO_ROOT,
       env: { ...process.env, ...opts.env },
       stdio: ['ignore', 'pipe', 'pipe'],
