@@ -25,6 +25,8 @@ export interface UploadOptions {
   /** An upload session already opened (e.g. by a mount request answered 202). */
   location?: string;
   signal?: AbortSignal;
+  /** Where the bytes come from, named in a DigestMismatchError (default: the destination). */
+  origin?: { registry: string; repository: string };
   /** Called with each chunk's byte count as it leaves for the destination. */
   onBytes?: (bytes: number) => void;
 }
@@ -170,7 +172,7 @@ export async function uploadBlob(session: RegistrySession, repository: string, b
       location = await uploadChunks(session, repository, blob, source, location, options);
       await finishUpload(session, repository, blob, location, undefined, options);
     } else {
-      const verifier = new DigestVerifier(blob.digest, blob.size, { registry: session.registry, repository });
+      const verifier = new DigestVerifier(blob.digest, blob.size, options.origin ?? { registry: session.registry, repository });
       const verified = verifyingStream(verifier, options.onBytes);
       const body = pipeline(source, verified, () => undefined);
       await finishUpload(session, repository, blob, location, body, options);
@@ -203,7 +205,7 @@ async function uploadChunks(
   session: RegistrySession, repository: string, blob: BlobDescriptor, source: Readable, location: string, options: UploadOptions,
 ): Promise<string> {
   const chunkSize = options.chunkSize ?? DEFAULT_CHUNK_SIZE;
-  const verifier = new DigestVerifier(blob.digest, blob.size, { registry: session.registry, repository });
+  const verifier = new DigestVerifier(blob.digest, blob.size, options.origin ?? { registry: session.registry, repository });
   let offset = 0;
   let current = location;
   for await (const chunk of chunked(source, chunkSize)) {
@@ -246,6 +248,7 @@ async function sendChunk(
   const end = start + chunk.length;
   let sent = start;
   let current = location;
+  let interruption: RegistryError | undefined;
   for (let resume = 0; ; resume++) {
     const part = chunk.subarray(sent - start);
     try {
@@ -266,14 +269,14 @@ async function sendChunk(
       options.onBytes?.(part.length);
       return res.header('location') ? session.resolve(res.header('location')!).href : current;
     } catch (e) {
+      if (interruption && isSessionLost(e)) throw sessionLost(session, repository, digest, interruption, e);
       if (!(e instanceof RegistryError) || !e.transient || resume >= maxResumes || options.signal?.aborted) throw e;
+      interruption = e;
       let status: { offset: number; location: string };
       try {
         status = await uploadStatus(session, repository, digest, current, options.signal);
-      } catch {
-        // The registry lost the upload (Distribution invalidates it when a cut PATCH left
-        // partial bytes): the original failure is what the caller should retry on.
-        throw e;
+      } catch (statusError) {
+        throw isSessionLost(statusError) ? sessionLost(session, repository, digest, e, statusError) : e;
       }
       if (status.offset < start || status.offset > end) {
         throw session.error(`upload of blob ${digest} to ${repository}: registry reports offset ${status.offset}, outside the chunk ${start}-${end - 1} being resumed`, {
@@ -285,6 +288,22 @@ async function sendChunk(
       if (sent === end) return current;
     }
   }
+}
+
+function isSessionLost(e: unknown): boolean {
+  return e instanceof RegistryError && (e.code === 'BLOB_UPLOAD_INVALID' || e.code === 'BLOB_UPLOAD_UNKNOWN');
+}
+
+/**
+ * The registry dropped the session after an interruption (Distribution 2.x does when a cut
+ * PATCH left partial bytes behind). The interruption is the cause, so the error keeps its
+ * transient code: the caller may start the blob over.
+ */
+function sessionLost(session: RegistrySession, repository: string, digest: string, interruption: RegistryError, lost: unknown): RegistryError {
+  return session.error(`upload of blob ${digest} to ${repository} was interrupted (${interruption.message}) and the registry then discarded the upload session`, {
+    repository, reference: digest, ...(interruption.code ? { code: interruption.code } : {}),
+    ...(interruption.status !== undefined ? { status: interruption.status } : {}), cause: lost,
+  });
 }
 
 /** `GET` on an upload session: how many bytes the registry holds (from `Range: 0-N`). */

@@ -21,6 +21,7 @@ type Where = Pick<RegistryErrorContext, 'registry' | 'repository'>;
 export class DigestVerifier {
   private readonly hash: Hash;
   private received = 0;
+  private result: string | undefined;
 
   constructor(readonly expected: string, readonly expectedSize: number | undefined, private readonly where: Where) {
     this.hash = createHash(digestAlgorithm(expected));
@@ -31,6 +32,7 @@ export class DigestVerifier {
   }
 
   update(chunk: Buffer): void {
+    if (this.result !== undefined) throw new Error('DigestVerifier: update after check');
     this.received += chunk.length;
     if (this.expectedSize !== undefined && this.received > this.expectedSize) throw this.mismatch(`more than the expected ${this.expectedSize} bytes`);
     this.hash.update(chunk);
@@ -40,7 +42,8 @@ export class DigestVerifier {
     if (this.expectedSize !== undefined && this.received !== this.expectedSize) {
       throw this.mismatch(`${this.received} bytes instead of ${this.expectedSize}`);
     }
-    const actual = `${digestAlgorithm(this.expected)}:${this.hash.digest('hex')}`;
+    this.result ??= `${digestAlgorithm(this.expected)}:${this.hash.digest('hex')}`;
+    const actual = this.result;
     if (actual !== this.expected) throw this.mismatch(`content hashes to ${actual}`);
   }
 

@@ -236,6 +236,7 @@ class CopyRun {
       await destination.client.uploadBlob(destination.repository, { digest: descriptor.digest, size: descriptor.size }, stream, {
         ...(location ? { location } : {}),
         ...(signal ? { signal } : {}),
+        origin: { registry: source.client.name, repository: source.repository },
         onBytes: (n) => {
           sent += n;
           this.stats.bytes += n;
