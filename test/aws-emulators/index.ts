@@ -9,6 +9,11 @@ export interface AwsEmulators {
   sqsEndpoint: string;
   dynamoEndpoint: string;
   region: string;
+  /**
+   * Environment for code that configures its SDK clients from the environment (the
+   * Lambda handlers): endpoints, region and the fake credentials.
+   */
+  env: Record<'AWS_ENDPOINT_URL_SQS' | 'AWS_ENDPOINT_URL_DYNAMODB' | 'AWS_REGION' | 'AWS_ACCESS_KEY_ID' | 'AWS_SECRET_ACCESS_KEY', string>;
   /** Stops both emulators and drops their in-memory state. Safe to call twice. */
   stop(): Promise<void>;
 }
@@ -46,5 +51,14 @@ export async function startAwsEmulators(options: { region?: string } = {}): Prom
     return stopped;
   };
 
-  return { sqsEndpoint: sqs.address, dynamoEndpoint: `http://127.0.0.1:${port}`, region, stop };
+  const sqsEndpoint = sqs.address;
+  const dynamoEndpoint = `http://127.0.0.1:${port}`;
+  const env = {
+    AWS_ENDPOINT_URL_SQS: sqsEndpoint,
+    AWS_ENDPOINT_URL_DYNAMODB: dynamoEndpoint,
+    AWS_REGION: region,
+    AWS_ACCESS_KEY_ID: emulatorCredentials.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: emulatorCredentials.secretAccessKey,
+  };
+  return { sqsEndpoint, dynamoEndpoint, region, env, stop };
 }

@@ -232,6 +232,22 @@ describe('SQS queue (aws)', () => {
     expect((await b.queue.depth()).dead).toBe(1);
   });
 
+  it('retryLater and deadLetter with a receipt from an earlier delivery do nothing', async () => {
+    const b = await open();
+    const m = message();
+    await b.queue.send([m]);
+    const [first] = await receiveAll(b.queue, 1, 1);
+    await sleep(1200);
+    const [second] = await receiveAll(b.queue, 1, 60);
+    expect(second?.receiveCount).toBe(2);
+    await b.queue.retryLater(first!.receipt, 0);
+    await b.queue.deadLetter(first!.receipt, m, 'stale worker');
+    // The current holder still has it: not visible, not dead.
+    expect(await b.queue.depth()).toEqual({ queued: 0, inFlight: 1, dead: 0 });
+    await b.queue.ack(second!.receipt);
+    expect(await b.queue.depth()).toEqual({ queued: 0, inFlight: 0, dead: 0 });
+  });
+
   it('records the reason and time on letters it dead-letters itself', async () => {
     const b = await open();
     await b.queue.send([message()]);
@@ -371,6 +387,24 @@ describe('setup (aws)', () => {
     await b.queue.deadLetter(r!.receipt, r!.message, 'x');
     const res = await rawSqs().send(new ReceiveMessageCommand({ QueueUrl: created.resources.deadLetterQueueUrl, WaitTimeSeconds: 1 }));
     expect(res.Messages).toHaveLength(1);
+  });
+
+  it('takes endpoints and credentials from the environment (AWS_ENDPOINT_URL_SQS / _DYNAMODB), as the Lambda handlers do', async () => {
+    const saved = { ...process.env };
+    Object.assign(process.env, emu.env);
+    try {
+      const b = await openAwsBackend(freshConfig());
+      opened.push(b);
+      await b.queue.send([message()]);
+      expect(await receiveAll(b.queue, 1)).toHaveLength(1);
+      const j = job();
+      expect(await b.store.create(j)).toEqual({ job: j, created: true });
+    } finally {
+      for (const name of Object.keys(emu.env)) {
+        if (saved[name] === undefined) delete process.env[name];
+        else process.env[name] = saved[name];
+      }
+    }
   });
 
   it('without createMissing, a missing queue URL is a configuration error', async () => {

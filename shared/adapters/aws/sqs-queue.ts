@@ -23,7 +23,7 @@ import {
   type ReceivedMessage,
   type ReplaySelector,
 } from '../../jobs/ports.js';
-import { AwsBackendError, wrapAwsError } from './errors.js';
+import { AwsBackendError, awsErrorName, wrapAwsError } from './errors.js';
 import { decodeJobMessage, encodeJobMessage } from './job-message-codec.js';
 import { planBatches, SQS_MAX_BATCH_ENTRIES, type OutgoingMessage } from './sqs-batching.js';
 
@@ -100,7 +100,9 @@ export class SqsJobQueue implements JobQueue {
         if (receipt === undefined) continue;
         const message = decodeJobMessage(sqsMessage.Body);
         if (message === undefined) {
-          await this.quarantine(sqsMessage, receipt);
+          // If parking fails the message reappears later, and the redrive policy is the backstop;
+          // the good messages of this batch must not be lost over it.
+          await this.quarantine(sqsMessage, receipt).catch(() => undefined);
           continue;
         }
         const receiveCount = Number(sqsMessage.Attributes?.ApproximateReceiveCount ?? '1');
@@ -110,28 +112,28 @@ export class SqsJobQueue implements JobQueue {
     return received;
   }
 
+  /** A stale receipt (the message was redelivered since) is not an error: see isStaleReceipt. */
   async ack(receipt: string): Promise<void> {
     try {
       await this.sqs.send(new DeleteMessageCommand({ QueueUrl: this.queueUrl, ReceiptHandle: receipt }));
     } catch (err) {
+      if (isStaleReceipt(err)) return;
       throw wrapAwsError('sqs', 'DeleteMessage', this.queueUrl, err);
     }
   }
 
   async retryLater(receipt: string, delaySeconds: number): Promise<void> {
-    try {
-      await this.sqs.send(new ChangeMessageVisibilityCommand({
-        QueueUrl: this.queueUrl,
-        ReceiptHandle: receipt,
-        VisibilityTimeout: clamp(delaySeconds, 0, MAX_VISIBILITY_SECONDS),
-      }));
-    } catch (err) {
-      throw wrapAwsError('sqs', 'ChangeMessageVisibility', this.queueUrl, err);
-    }
+    await this.changeVisibility(receipt, delaySeconds);
   }
 
-  /** Send to the DLQ first, then delete: a crash in between leaves a duplicate, never a loss. */
+  /**
+   * Only while this receipt still holds the message (checked by extending its visibility):
+   * a stale receipt means another worker has it now, and it must not be dead-lettered
+   * under that worker. Then send to the DLQ, then delete: a crash in between leaves a
+   * duplicate, never a loss.
+   */
   async deadLetter(receipt: string, message: JobMessage, reason: string): Promise<void> {
+    if (!(await this.changeVisibility(receipt, 60))) return;
     await this.sendToDeadLetterQueue(encodeJobMessage(message), reason);
     await this.ack(receipt);
   }
@@ -215,6 +217,21 @@ export class SqsJobQueue implements JobQueue {
   }
 
   // --- internals -------------------------------------------------------------------
+
+  /** false when the receipt no longer holds the message (the change did nothing). */
+  private async changeVisibility(receipt: string, seconds: number): Promise<boolean> {
+    try {
+      await this.sqs.send(new ChangeMessageVisibilityCommand({
+        QueueUrl: this.queueUrl,
+        ReceiptHandle: receipt,
+        VisibilityTimeout: clamp(seconds, 0, MAX_VISIBILITY_SECONDS),
+      }));
+      return true;
+    } catch (err) {
+      if (isStaleReceipt(err)) return false;
+      throw wrapAwsError('sqs', 'ChangeMessageVisibility', this.queueUrl, err);
+    }
+  }
 
   private async sendBodies(queueUrl: string, messages: OutgoingMessage[], delaySeconds?: number): Promise<void> {
     const delay = delaySeconds === undefined ? undefined : clamp(delaySeconds, 0, MAX_DELAY_SECONDS);
@@ -343,6 +360,16 @@ export class SqsJobQueue implements JobQueue {
       throw wrapAwsError('sqs', 'GetQueueAttributes', queueUrl, err);
     }
   }
+}
+
+/**
+ * SQS answers a receipt from an earlier delivery (the visibility lapsed and the message
+ * went to someone else, or it is gone) with one of these. The runner's conditional job
+ * transitions make acting on such a message twice harmless, so callers need no error.
+ */
+function isStaleReceipt(err: unknown): boolean {
+  const name = awsErrorName(err);
+  return name === 'ReceiptHandleIsInvalid' || name === 'MessageNotInflight' || name === 'AWS.SimpleQueueService.MessageNotInflight';
 }
 
 function stringAttributes(attributes: Record<string, string>): Record<string, MessageAttributeValue> {
