@@ -10,7 +10,7 @@ import { z } from 'zod';
 import type { EventParser, IgnoredEvent, NormalizedEvent, ParseResult, WebhookRequest } from './types.js';
 import { fieldError } from './common/errors.js';
 import { ignoredEvent, normalizedEvent } from './common/events.js';
-import { bodyEventId } from './common/ids.js';
+import { bodyEventId, senderId } from './common/ids.js';
 import { decodeJson } from './common/json.js';
 import { checkDigest, checkRepository, checkTag } from './common/names.js';
 import { optionalString, parsePayload, present } from './common/schema.js';
@@ -95,7 +95,8 @@ export const parseDistribution: EventParser = (request: WebhookRequest): ParseRe
     const at = base(index);
     const field = (name: string) => (at === '' ? name : `${at}.${name}`);
     const event = parsePayload(eventSchema, item, FORMAT, at);
-    const id = present(event.id) ?? bodyEventId(request.body, index);
+    const sentId = present(event.id);
+    const id = sentId === undefined ? bodyEventId(request.body, index) : senderId(sentId);
     switch (event.action) {
       case 'pull':
         ignored.push(ignoredEvent(present(event.request?.method)?.toUpperCase() === 'HEAD' ? 'pull (HEAD)' : 'pull', id));

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import type { EventParser, ParseResult, WebhookRequest } from './types.js';
 import { fieldError } from './common/errors.js';
 import { ignoredEvent, normalizedEvent } from './common/events.js';
-import { bodyEventId } from './common/ids.js';
+import { bodyEventId, senderId } from './common/ids.js';
 import { decodeJson } from './common/json.js';
 import { checkDigest, checkRepository, checkTag } from './common/names.js';
 import { optionalString, parsePayload, present } from './common/schema.js';
@@ -31,13 +31,24 @@ const detailSchema = z.object({
   'manifest-media-type': optionalString,
 });
 
+/** A stable id for an event object without one: the hash of its JSON. */
+function contentId(event: unknown): string {
+  try {
+    return bodyEventId(Buffer.from(JSON.stringify(event)), 0);
+  } catch {
+    // Only absurd nesting makes JSON.stringify throw; no EventBridge event looks like that.
+    throw fieldError(FORMAT, '(body)', 'event is nested too deeply');
+  }
+}
+
 /**
  * Parses an already-decoded EventBridge event (what a Lambda receives from a rule).
  * `fallbackId` names the event when it has no id of its own; by default a hash of its JSON.
  */
 export function parseEcrEvent(event: unknown, fallbackId?: string): ParseResult {
   const parsed = parsePayload(eventSchema, event, FORMAT);
-  const id = present(parsed.id) ?? fallbackId ?? bodyEventId(Buffer.from(JSON.stringify(event)), 0);
+  const sentId = present(parsed.id);
+  const id = sentId === undefined ? fallbackId ?? contentId(event) : senderId(sentId);
   const detailType = parsed['detail-type'];
   const source = present(parsed.source);
   if (source !== undefined && source !== 'aws.ecr') {

@@ -6,7 +6,7 @@ import type { EventParser, ParseResult, WebhookRequest } from './types.js';
 import { fieldError } from './common/errors.js';
 import { ignoredEvent, normalizedEvent } from './common/events.js';
 import { header } from './common/headers.js';
-import { bodyEventId } from './common/ids.js';
+import { bodyEventId, senderId } from './common/ids.js';
 import { decodeJsonObject } from './common/json.js';
 import { checkRepository, splitReference } from './common/names.js';
 import { optionalString, parsePayload, present } from './common/schema.js';
@@ -30,7 +30,8 @@ export const parseGitea: EventParser = (request: WebhookRequest): ParseResult =>
   const json = decodeJsonObject(request.body, FORMAT);
   const eventName = header(request, 'x-forgejo-event') ?? header(request, 'x-gitea-event');
   if (eventName === undefined) throw fieldError(FORMAT, 'X-Gitea-Event header', 'is missing');
-  const id = header(request, 'x-forgejo-delivery') || header(request, 'x-gitea-delivery') || bodyEventId(request.body, 0);
+  const delivery = header(request, 'x-forgejo-delivery') || header(request, 'x-gitea-delivery');
+  const id = delivery ? senderId(delivery) : bodyEventId(request.body, 0);
   if (eventName !== 'package') {
     return { events: [], ignored: [ignoredEvent(`gitea ${eventName.slice(0, 60)} event`, id)] };
   }

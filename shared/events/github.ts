@@ -7,7 +7,7 @@ import type { EventParser, ParseResult, WebhookRequest } from './types.js';
 import { fieldError } from './common/errors.js';
 import { ignoredEvent, normalizedEvent } from './common/events.js';
 import { header } from './common/headers.js';
-import { bodyEventId } from './common/ids.js';
+import { bodyEventId, senderId } from './common/ids.js';
 import { decodeJsonObject } from './common/json.js';
 import { checkDigest, checkRepository, checkTag, looksLikeDigest } from './common/names.js';
 import { optionalString, parsePayload, present } from './common/schema.js';
@@ -40,7 +40,8 @@ export const parseGitHub: EventParser = (request: WebhookRequest): ParseResult =
   const json = decodeJsonObject(request.body, FORMAT);
   const eventName = header(request, 'x-github-event');
   if (eventName === undefined) throw fieldError(FORMAT, 'X-GitHub-Event header', 'is missing');
-  const id = header(request, 'x-github-delivery') || bodyEventId(request.body, 0);
+  const delivery = header(request, 'x-github-delivery');
+  const id = delivery ? senderId(delivery) : bodyEventId(request.body, 0);
   if (eventName !== 'registry_package') {
     return { events: [], ignored: [ignoredEvent(`github ${eventName.slice(0, 60)} event`, id)] };
   }

@@ -7,7 +7,7 @@ import type { EventParser, IgnoredEvent, NormalizedEvent, ParseResult, WebhookRe
 import { isStructuredCloudEvent, parseStructuredCloudEvent } from './common/cloudevents.js';
 import { fieldError } from './common/errors.js';
 import { ignoredEvent, normalizedEvent } from './common/events.js';
-import { bodyEventId, fanOutId } from './common/ids.js';
+import { bodyEventId, fanOutId, senderId } from './common/ids.js';
 import { decodeJson } from './common/json.js';
 import { checkDigest, checkRepository, checkTag, looksLikeDigest } from './common/names.js';
 import { optionalNumber, optionalString, parsePayload, present } from './common/schema.js';
@@ -44,7 +44,7 @@ function envelopeOf(request: WebhookRequest, json: unknown): HarborEnvelope {
   if (isStructuredCloudEvent(request, json)) {
     const ce = parseStructuredCloudEvent(json, FORMAT);
     const time = present(ce.time);
-    return { type: ce.type, id: ce.id, occurredAt: time === undefined ? receivedAt() : isoFromTimestamp(time, FORMAT, 'time'), data: ce.data, dataField: 'data' };
+    return { type: ce.type, id: senderId(ce.id), occurredAt: time === undefined ? receivedAt() : isoFromTimestamp(time, FORMAT, 'time'), data: ce.data, dataField: 'data' };
   }
   const event = parsePayload(defaultSchema, json, FORMAT);
   const occurAt = event.occur_at;

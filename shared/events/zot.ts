@@ -6,7 +6,7 @@ import type { EventParser, ParseResult, WebhookRequest } from './types.js';
 import { binaryCloudEventAttributes, isStructuredCloudEvent, parseStructuredCloudEvent, type CloudEventAttributes } from './common/cloudevents.js';
 import { fieldError } from './common/errors.js';
 import { ignoredEvent, normalizedEvent } from './common/events.js';
-import { bodyEventId } from './common/ids.js';
+import { bodyEventId, senderId } from './common/ids.js';
 import { decodeJson, decodeJsonObject } from './common/json.js';
 import { checkDigest, checkRepository, splitReference } from './common/names.js';
 import { optionalString, parsePayload, present } from './common/schema.js';
@@ -45,7 +45,7 @@ function eventOf(request: WebhookRequest): ZotEvent {
 
 export const parseZot: EventParser = (request: WebhookRequest): ParseResult => {
   const { attributes, data, dataField } = eventOf(request);
-  const id = attributes.id ?? bodyEventId(request.body, 0);
+  const id = attributes.id === undefined ? bodyEventId(request.body, 0) : senderId(attributes.id);
   const action = attributes.type === PUSH_TYPE ? 'push' : attributes.type === DELETE_TYPE ? 'delete' : undefined;
   if (action === undefined) return { events: [], ignored: [ignoredEvent(`zot ${attributes.type.slice(0, 80)}`, id)] };
   const field = (name: string) => (dataField === '' ? name : `${dataField}.${name}`);

@@ -20,6 +20,10 @@ export function normalizedEvent(fields: EventFields): NormalizedEvent {
   return event;
 }
 
+const MAX_REASON_LENGTH = 200;
+
+/** Reasons quote sender-chosen strings (types, actions): clipped so a huge one stays small. */
 export function ignoredEvent(reason: string, id?: string): IgnoredEvent {
-  return id === undefined ? { reason } : { reason, id };
+  const clipped = reason.length > MAX_REASON_LENGTH ? `${reason.slice(0, MAX_REASON_LENGTH)}...` : reason;
+  return id === undefined ? { reason: clipped } : { reason: clipped, id };
 }

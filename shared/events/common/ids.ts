@@ -14,3 +14,11 @@ export function bodyEventId(body: Buffer, index: number): string {
 export function fanOutId(senderId: string, index: number, count: number): string {
   return count <= 1 ? senderId : `${senderId}#${index}`;
 }
+
+/** Ids longer than this are replaced by their hash: they end up in job records and logs. */
+export const MAX_SENDER_ID_LENGTH = 200;
+
+/** A sender's id as ferry keeps it: verbatim when reasonable, else a stable hash of it. */
+export function senderId(value: string): string {
+  return value.length <= MAX_SENDER_ID_LENGTH ? value : createHash('sha256').update(value).digest('hex');
+}
