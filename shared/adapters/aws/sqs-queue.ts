@@ -138,13 +138,15 @@ export class SqsJobQueue implements JobQueue {
     await this.ack(receipt);
   }
 
-  async listDead(limit = 100): Promise<DeadLetter[]> {
+  /** Without a limit, the whole DLQ (as the embedded adapter): replay relies on seeing every letter. */
+  async listDead(limit = Number.POSITIVE_INFINITY): Promise<DeadLetter[]> {
+    const cap = Math.max(0, Math.floor(limit));
     const dead: DeadLetter[] = [];
     const held: string[] = [];
     const seen = new Set<string>();
     try {
-      while (dead.length < limit) {
-        const batch = await this.receiveDead(Math.min(SQS_MAX_BATCH_ENTRIES, limit - dead.length));
+      while (dead.length < cap) {
+        const batch = await this.receiveDead(Math.min(SQS_MAX_BATCH_ENTRIES, cap - dead.length));
         if (batch.length === 0) break;
         let fresh = 0;
         for (const envelope of batch) {
@@ -163,7 +165,7 @@ export class SqsJobQueue implements JobQueue {
     } finally {
       await this.release(held);
     }
-    return dead.slice(0, limit);
+    return dead.slice(0, cap);
   }
 
   async replayDead(selector: ReplaySelector, resolveRepository?: (jobId: string) => Promise<string | undefined>): Promise<string[]> {
