@@ -204,6 +204,9 @@ describe('SQS queue (aws)', () => {
     await b.queue.send(ms);
     for (const r of await receiveAll(b.queue, 12)) await b.queue.deadLetter(r.receipt, r.message, `failed ${r.message.jobId}`);
     expect(await b.queue.listDead()).toHaveLength(12);
+    // A limited listing scans only as far as needed and releases what it looked at.
+    expect(await b.queue.listDead(5)).toHaveLength(5);
+    expect(await b.queue.listDead()).toHaveLength(12);
 
     expect(await b.queue.replayDead({ jobIds: [ms[1]!.jobId, ms[2]!.jobId] })).toEqual(expect.arrayContaining([ms[1]!.jobId, ms[2]!.jobId]));
     const byRepo = await b.queue.replayDead({ repository: 'team/a' }, async (id) => repoOf(id));
