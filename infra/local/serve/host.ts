@@ -7,19 +7,15 @@ import { openBackend } from '../../../shared/adapters/open.js';
 import type { FerryConfig } from '../../../shared/config/schema.js';
 import { createIngest } from '../../../shared/intake/ingest.js';
 import { replayDeadJobs } from '../../../shared/jobs/replay.js';
-import { createJobRunner } from '../../../shared/jobs/runner.js';
 import type { Backend } from '../../../shared/jobs/ports.js';
 import type { Logger } from '../../../shared/observability/logger.js';
 import { FerryMetrics } from '../../../shared/observability/metrics.js';
-import { BandwidthLimiter } from '../../../shared/registry/bandwidth.js';
-import { createRegistryClients } from '../../../shared/registry/clients.js';
-import { createReplicator } from '../../../shared/replicate/replicator.js';
-import { awaitEventConsistency } from './event-consistency.js';
 import { formatAddress, type ListenAddress } from './listen.js';
+import { startRetention } from './retention.js';
 import { createRequestHandler } from './routes.js';
 import { startScheduler, validateSchedules, type Scheduler } from './scheduler.js';
 import { createSync } from './reconcile-sync.js';
-import { createWorkerPool } from './worker-pool.js';
+import { createWorkerStack } from './worker-stack.js';
 
 export interface HostOptions {
   config: FerryConfig;
@@ -63,33 +59,8 @@ export async function startHost(options: HostOptions): Promise<Host> {
 
   const metrics = new FerryMetrics({ defaultMetrics: true });
   const backend = options.backend ?? (await openBackend(config));
-  const visibilitySeconds = Math.max(1, Math.ceil(config.worker.visibilityTimeout / 1000));
-
-  // One limiter for every client: worker.bandwidth caps the process, not each registry.
-  const throttle = new BandwidthLimiter(config.worker.bandwidth);
-  const clients = createRegistryClients(config, { throttle });
-  const replicate = awaitEventConsistency(createReplicator({ config, clients, logger }), clients);
-  const runner = createJobRunner({
-    queue: backend.queue,
-    store: backend.store,
-    replicate,
-    maxAttempts: config.worker.maxAttempts,
-    retryDelayMs: config.worker.retryDelay,
-    visibilitySeconds,
-    retentionMs: config.retention,
-    logger,
-    metrics,
-  });
-  const pool = createWorkerPool({
-    queue: backend.queue,
-    runner,
-    concurrency: config.worker.concurrency,
-    visibilitySeconds,
-    logger,
-    // Both queues long-poll: the embedded one wakes at once on sends from this process and
-    // polls for other processes' (the CLI's replay). Short waits keep the drain quick.
-    waitSeconds: config.backend === 'aws' ? 5 : 1,
-  });
+  const workers = createWorkerStack(config, backend, { logger, metrics });
+  const { clients, pool } = workers;
   const queue = backend.queue;
   const ingest = createIngest({ config, queue, store: backend.store, logger, metrics });
   const replay = (selector: Parameters<typeof replayDeadJobs>[1], by: string) =>
@@ -103,13 +74,14 @@ export async function startHost(options: HostOptions): Promise<Host> {
   try {
     address = await listenOn(server, options.listen);
   } catch (err) {
-    await Promise.all([...clients.values()].map((c) => c.close().catch(() => {})));
+    await workers.close();
     await backend.close();
     throw err;
   }
   const url = `http://${formatAddress(address.host, address.port)}`;
 
   pool.start();
+  const retention = startRetention(backend.store, logger);
   let scheduler: Scheduler | undefined = startScheduler(config, sync, logger);
   logger.info(
     {
@@ -133,12 +105,13 @@ export async function startHost(options: HostOptions): Promise<Host> {
       logger.info({ reason, running: pool.running, graceMs: config.worker.shutdownGrace }, 'draining: no new jobs or webhooks');
       scheduler?.stop();
       scheduler = undefined;
+      retention.stop();
       const result = await pool.drain(config.worker.shutdownGrace);
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
       });
-      await Promise.all([...clients.values()].map((c) => c.close().catch(() => {})));
+      await workers.close();
       await backend.close();
       logger.info({ ...result }, 'ferry stopped');
     })();
