@@ -1,4 +1,8 @@
-// Binds the reconcile engine (shared/reconcile) to the host's SyncFn.
+// Binds the reconcile engine (shared/reconcile) to the host's SyncFn: POST /api/sync
+// {policy?} and each policy's `schedule` call it. Expected from shared/reconcile (issue 7):
+//   reconcilePolicy({ config, clients, policy, deps: { queue, store }, dryRun: false, concurrency })
+//     -> { copy: number, delete: number, inSync: number, enqueued: ... }
+// Until it exists, sync answers 501 "reconcile not available".
 import type { FerryConfig } from '../../../shared/config/schema.js';
 import type { JobQueue, JobStore } from '../../../shared/jobs/ports.js';
 import type { Logger } from '../../../shared/observability/logger.js';
