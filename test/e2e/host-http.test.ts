@@ -152,6 +152,12 @@ describe('ferry serve HTTP surface', () => {
     expect(depth.map((s) => s.labels.state).sort()).toEqual(['dead', 'in_flight', 'queued']);
   });
 
+  it('refuses to start with an invalid schedule, naming the policy', async () => {
+    const config = await makeConfig(join(dir, 'data3'));
+    config.policies[0]!.schedule = 'every tuesday';
+    await expect(startHost({ config, listen: { host: '127.0.0.1', port: 0 }, logger: silentLogger })).rejects.toThrow(/invalid schedule: policies\.all\.schedule/);
+  });
+
   it('answers 403 on every admin route when admin.token is not configured', async () => {
     const other = await startHost({ config: await makeConfig(join(dir, 'data2'), {}), listen: { host: '127.0.0.1', port: 0 }, logger: silentLogger });
     try {
