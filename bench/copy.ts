@@ -80,6 +80,14 @@ async function main(): Promise<void> {
     log(`round ${round}/${ROUNDS}: ` + SCENARIOS.map((s) => `${s} ferry ${results[s].ferry.at(-1)!.seconds.toFixed(2)}s skopeo ${results[s].skopeo.at(-1)!.seconds.toFixed(2)}s`).join(', '));
   }
 
+  // The fixed cost of starting Node and loading the CLI and its HTTP client, paid by every
+  // `ferry copy` and never by skopeo (a Go binary): a copy that fails at once on a closed port.
+  const startup: number[] = [];
+  for (let i = 0; i < ROUNDS; i++) {
+    const m = await measure(process.execPath, ['dist/cli.js', 'copy', '--insecure', '127.0.0.1:1/x/y:z', '127.0.0.1:1/x/y:z'], { allowFailure: true });
+    startup.push(m.seconds);
+  }
+
   const lines: string[] = [];
   lines.push(`ferry copy vs skopeo copy: ${LAYERS} x ${LAYER_MIB} MiB random layers, ${ROUNDS} rounds each, medians`);
   lines.push(`${pad('scenario', 16)}${pad('ferry s', 10)}${pad('skopeo s', 10)}${pad('ratio', 8)}${pad('ferry peak RSS', 16)}skopeo peak RSS`);
@@ -92,6 +100,10 @@ async function main(): Promise<void> {
       `${pad(scenario, 16)}${pad(fm.toFixed(3), 10)}${pad(sm.toFixed(3), 10)}${pad((fm / sm).toFixed(2), 8)}${pad(mib(Math.max(...f.map((m) => m.peakRssBytes))), 16)}${mib(Math.max(...s.map((m) => m.peakRssBytes)))}`,
     );
   }
+  lines.push(`ferry fixed start-up cost (node + CLI + HTTP client, copy to a closed port): median ${median(startup).toFixed(3)} s`);
+  const engine = (scenario: Scenario): string =>
+    median(results[scenario].ferry.map((m) => (JSON.parse(m.stdout) as { seconds: number }).seconds)).toFixed(3);
+  lines.push(`ferry in-process copy time (--json seconds), medians: cold ${engine('cold')} s, warm ${engine('warm')} s, new-repository ${engine('new-repository')} s`);
   const coldJson = JSON.parse(results.cold.ferry[0]!.stdout) as { blobs: unknown; bytes: number };
   const warmJson = JSON.parse(results.warm.ferry[0]!.stdout) as { blobs: unknown; bytes: number };
   const mountJson = JSON.parse(results['new-repository'].ferry[0]!.stdout) as { blobs: unknown; bytes: number };

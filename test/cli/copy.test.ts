@@ -138,6 +138,19 @@ describe('ferry copy between plain registries', () => {
     expect(run.stdout).toMatch(new RegExp(`^copied ${multi.digest} to ${dst.host}/human/multi:v1: 3 manifest\\(s\\), blobs 6 copied`));
   });
 
+  it('shows progress on a terminal (and none when piped)', async () => {
+    // `script` gives the CLI a pseudo-terminal, as a user's shell would.
+    const tty = await new Promise<string>((resolve, reject) => {
+      execFile('script', ['-qec', `${process.execPath} ${cli} copy --insecure ${src.host}/team/app:v1 ${dst.host}/tty/app:v1`, '/dev/null'], { timeout: 60_000 }, (error, stdout) =>
+        error ? reject(error) : resolve(stdout),
+      );
+    });
+    expect(tty).toMatch(/copying \[.*\] \d+\/4 blobs/);
+    expect(tty).toContain(`copied ${single.digest} to ${dst.host}/tty/app:v1`);
+    const piped = await ferry('copy', '--insecure', `${src.host}/team/app:v1`, `${dst.host}/piped/app:v1`);
+    expect(piped.stderr).toBe('');
+  });
+
   it('fails with exit 1 and one line when the source image does not exist', async () => {
     const run = await ferry('copy', '--insecure', `${src.host}/team/missing:v1`, `${dst.host}/mirror/missing:v1`);
     expectOneLineError(run, 1);

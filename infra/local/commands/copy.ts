@@ -45,7 +45,8 @@ export function register(program: Command): void {
     .option('--src-creds <user:password>', 'credentials for the source (default: ~/.docker/config.json)')
     .option('--dest-creds <user:password>', 'credentials for the destination (default: ~/.docker/config.json)')
     .option('--insecure', 'talk plain http to both registries (and accept self-signed certificates)', false)
-    .option('--blob-concurrency <n>', 'blobs transferred at once', '4')
+    // 6 like skopeo's default, so a typical image's layers all move at once.
+    .option('--blob-concurrency <n>', 'blobs transferred at once', '6')
     .option('--json', 'print one JSON object with the result', false)
     .action(runAction((src: string, dst: string, options: CopyCommandOptions) => copyCommand(src, dst, options)));
 }
@@ -84,12 +85,9 @@ async function copyCommand(srcInput: string, dstInput: string, options: CopyComm
   const started = process.hrtime.bigint();
   let result: CopyResult;
   try {
-    // In order, so the error names the first registry that is wrong.
-    for (const client of [source, destination]) {
-      await client.ping().catch((error: unknown) => {
-        throw withTlsHint(error, options.insecure);
-      });
-    }
+    // Both at once (one round trip), but the source's problem is reported first.
+    const pings = await Promise.allSettled([source.ping(), destination.ping()]);
+    for (const ping of pings) if (ping.status === 'rejected') throw withTlsHint(ping.reason, options.insecure);
     const reference = referenceOf(src);
     const manifest = await source.getManifest(src.repository, reference);
     if (!manifest) {
@@ -153,7 +151,9 @@ export function formatBytes(bytes: number): string {
 }
 
 async function progressBar(): Promise<{ update: (p: CopyProgress) => void; stop: () => void }> {
-  const { SingleBar, Presets } = await import('cli-progress');
+  // cli-progress is CommonJS: bundled, its exports sit on `default`; under tsx, on the namespace.
+  const mod = (await import('cli-progress')) as typeof import('cli-progress') & { default?: typeof import('cli-progress') };
+  const { SingleBar, Presets } = mod.default ?? mod;
   const bar = new SingleBar(
     { format: 'copying [{bar}] {value}/{total} blobs | {transferred}', stream: process.stderr, hideCursor: true, clearOnComplete: true },
     Presets.shades_classic,
