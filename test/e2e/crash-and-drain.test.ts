@@ -67,6 +67,14 @@ describe('ferry serve survives crashes and drains on SIGTERM', () => {
       await s.ferry.restart();
       await arrives(`${s.dst.host}/big/drain:v1`, image.bytes, 120_000);
       await settled(s, 30_000);
+
+      // worker.bandwidth (25 MiB/s) held for the run that copied the layer.
+      const listed = await s.api<{ jobs: Job[] }>('GET', `/api/jobs?repository=${encodeURIComponent('big/drain')}&status=succeeded`);
+      expect(listed.status, JSON.stringify(listed.body)).toBe(200);
+      const { jobs } = listed.body;
+      const stats = jobs[0]?.stats;
+      expect(stats?.bytes).toBeGreaterThan(100 * MiB);
+      expect(stats!.bytes / (stats!.ms / 1000)).toBeLessThan(25 * MiB * 1.2);
     } finally {
       await image.dispose();
     }
