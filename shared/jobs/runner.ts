@@ -75,6 +75,17 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
     return () => clearInterval(timer);
   }
 
+  /**
+   * True while this run still holds its key. A run that stalled past its lease (a frozen
+   * process) may have been replaced; then the other run owns the record and this one must
+   * not write its result over it.
+   */
+  async function stillOwner(job: Job, owner: string, log: Logger | undefined): Promise<boolean> {
+    const held = await store.claimKey(job.key, owner, visibilitySeconds);
+    if (!held) log?.warn('another run took over this job while it stalled; this run\'s result is discarded');
+    return held;
+  }
+
   async function finishSuccess(job: Job, outcome: ReplicateOutcome, receipt: string, started: number, log: Logger | undefined): Promise<RunResult> {
     const status = outcome.action === 'skipped' ? 'skipped' : 'succeeded';
     const now = clock.now();
@@ -85,8 +96,12 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
       finishedAt: now.toISOString(),
       expiresAt: expiresAt(now),
     });
-    if (!done) log?.warn('job record changed while running; its outcome was not recorded');
     await queue.ack(receipt);
+    if (!done) {
+      // Another run took over (this one stalled past its lease) and owns the record now.
+      log?.warn('job record changed while running (another run took over); this outcome was not recorded');
+      return 'duplicate';
+    }
     metrics?.jobsFinished.inc({ status, policy: job.policy });
     metrics?.jobDuration.observe({ status }, (performance.now() - started) / 1000);
     metrics?.recordStats(outcome.stats);
@@ -169,10 +184,15 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
           outcome = await replicate(job, signal ? { signal } : {});
         } catch (err) {
           stopHeartbeat();
+          if (!(await stillOwner(job, owner, log))) return 'duplicate';
           if (signal?.aborted) return await release(current, job, receipt, log);
           return await finishFailure(job, err, received, started, log);
         }
         stopHeartbeat();
+        if (!(await stillOwner(job, owner, log))) {
+          await queue.ack(receipt);
+          return 'duplicate';
+        }
         return await finishSuccess(job, outcome, receipt, started, log);
       } finally {
         stopHeartbeat?.();

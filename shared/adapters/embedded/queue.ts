@@ -86,6 +86,9 @@ export function createSqliteQueue(db: Database, clock: Clock): JobQueue & { clos
 
     async receive(max, visibilitySeconds, waitSeconds = 0) {
       assertOpen();
+      // SQLite calls are synchronous: without a real yield, a worker loop whose messages are
+      // all handled without I/O (duplicates, deferrals) would starve timers and sockets.
+      await new Promise<void>((resolve) => setImmediate(resolve));
       if (max < 1) return [];
       const deadline = Date.now() + Math.max(0, waitSeconds) * 1000;
       for (;;) {
