@@ -7,7 +7,8 @@
 import pLimit from 'p-limit';
 import { decodeJobMessage } from '../shared/adapters/aws/job-message-codec.js';
 import { createJobRunner, type JobRunner, type RunResult } from '../shared/jobs/runner.js';
-import type { ReceivedMessage } from '../shared/jobs/ports.js';
+import type { JobQueue, ReceivedMessage } from '../shared/jobs/ports.js';
+import type { Logger } from '../shared/observability/logger.js';
 import { BandwidthLimiter } from '../shared/registry/bandwidth.js';
 import { createRegistryClients } from '../shared/registry/clients.js';
 import { createReplicator } from '../shared/replicate/replicator.js';
@@ -19,8 +20,12 @@ import { lazy, openRuntime, type Env, type Runtime } from './lib/runtime.js';
 const RUN_AGAIN: ReadonlySet<RunResult> = new Set<RunResult>(['retry', 'deferred']);
 
 export interface WorkerApp {
-  runtime: Runtime;
   runner: JobRunner;
+  /** For releasing messages the runner never saw (unreadable, or the run blew up). */
+  queue: JobQueue;
+  logger: Logger;
+  /** worker.retryDelay (ms): how soon a message whose run failed unexpectedly comes back. */
+  retryDelayMs: number;
   /** Records of one batch run at once. */
   batchConcurrency: number;
 }
@@ -44,7 +49,13 @@ export function createWorkerApp(runtime: Runtime, env: Env = process.env): Worke
     metrics,
   });
   const fromEnv = Number(env[ENV.batchConcurrency]);
-  return { runtime, runner, batchConcurrency: Number.isInteger(fromEnv) && fromEnv > 0 ? fromEnv : 4 };
+  return {
+    runner,
+    queue: backend.queue,
+    logger,
+    retryDelayMs: config.worker.retryDelay,
+    batchConcurrency: Number.isInteger(fromEnv) && fromEnv > 0 ? fromEnv : 4,
+  };
 }
 
 /**
@@ -63,8 +74,7 @@ export function toReceivedMessage(record: SqsRecord): ReceivedMessage | undefine
 }
 
 export async function handleSqsBatch(app: WorkerApp, event: SqsEvent, context: Pick<LambdaContext, 'getRemainingTimeInMillis'>): Promise<SqsBatchResponse> {
-  const { runtime, runner } = app;
-  const { logger, backend, config } = runtime;
+  const { runner, queue, logger } = app;
   const remaining = context.getRemainingTimeInMillis();
   const controller = new AbortController();
   const deadline = setTimeout(() => controller.abort(new Error('invocation deadline approaching')), Math.max(0, remaining - abortMarginMs(remaining)));
@@ -76,7 +86,7 @@ export async function handleSqsBatch(app: WorkerApp, event: SqsEvent, context: P
     if (!received) {
       // Not a job message: let it cycle quickly; the redrive policy parks it, body intact, in the DLQ.
       logger.error({ messageId: record.messageId }, 'worker: unreadable message body, left for the redrive policy');
-      await backend.queue.retryLater(record.receiptHandle, 0).catch(() => undefined);
+      await queue.retryLater(record.receiptHandle, 0).catch(() => undefined);
       failures.push(record.messageId);
       return;
     }
@@ -87,7 +97,7 @@ export async function handleSqsBatch(app: WorkerApp, event: SqsEvent, context: P
       // The runner records outcomes itself; reaching here means the store or queue failed
       // mid-run. Retry after the usual first backoff rather than the queue's long timeout.
       logger.error({ err, messageId: record.messageId, jobId: received.message.jobId }, 'worker: job run failed unexpectedly');
-      await backend.queue.retryLater(record.receiptHandle, Math.ceil(config.worker.retryDelay / 1000)).catch(() => undefined);
+      await queue.retryLater(record.receiptHandle, Math.ceil(app.retryDelayMs / 1000)).catch(() => undefined);
       failures.push(record.messageId);
     }
   };
