@@ -123,9 +123,20 @@ export class Authenticator {
    */
   async refresh(scopes: string[], wwwAuthenticate: string | undefined, signal?: AbortSignal): Promise<string | undefined> {
     const fresh = parseWWWAuthenticate(wwwAuthenticate).find((c) => c.scheme === 'bearer' || c.scheme === 'basic');
-    if (fresh) this.challenge = Promise.resolve(fresh);
+    // The scope a 401 names (insufficient_scope) is for this request only; the realm and
+    // service stay for every later token request.
+    const extraScopes = (fresh?.params.scope ?? '').split(' ').filter(Boolean);
+    if (fresh) {
+      const { scope: _scope, error: _error, ...params } = fresh.params;
+      this.challenge = Promise.resolve({ scheme: fresh.scheme, params });
+    }
     this.tokens.delete(tokenKey(scopes));
     if (typeof this.credentialsSource === 'function') this.credentials = undefined;
+    const creds = await this.getCredentials();
+    const challenge = await this.ping(signal);
+    if (challenge?.scheme === 'bearer' && !(creds && 'token' in creds)) {
+      return (await this.fetchAndCache(tokenKey(scopes), challenge, [...scopes, ...extraScopes], signal)).header;
+    }
     return this.authorization(scopes, signal);
   }
 
@@ -187,9 +198,7 @@ export class Authenticator {
     }
     const url = new URL(realm);
     if (challenge.params.service) url.searchParams.set('service', challenge.params.service);
-    // The challenge's own scope (from a 401 on a specific request) plus what we need.
     const wanted = new Set(scopes);
-    for (const s of (challenge.params.scope ?? '').split(' ')) if (s) wanted.add(s);
     for (const s of wanted) url.searchParams.append('scope', s);
     const creds = await this.getCredentials();
     const headers: Record<string, string> = { accept: 'application/json' };
