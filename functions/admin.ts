@@ -11,6 +11,7 @@ import { z } from 'zod';
 import type { Job, JobStatus } from '../shared/jobs/model.js';
 import type { Backend, JobPage, JobQuery, ReplaySelector } from '../shared/jobs/ports.js';
 import { replayDeadJobs } from '../shared/jobs/replay.js';
+import type { LambdaContext } from './lib/lambda-types.js';
 import { lazy, openRuntime, type Runtime } from './lib/runtime.js';
 import { createSync, type SyncFn, type SyncResult } from './lib/sync.js';
 
@@ -70,7 +71,10 @@ export function createAdminApp(runtime: Runtime): AdminApp {
   return { backend: runtime.backend, sync: createSync(runtime) };
 }
 
-export async function handleAdmin(app: AdminApp, event: unknown): Promise<AdminResponse> {
+/** A sync stops walking this long before the invocation ends, so its summary is still returned. */
+const SYNC_DEADLINE_MARGIN_MS = 15_000;
+
+export async function handleAdmin(app: AdminApp, event: unknown, context?: Pick<LambdaContext, 'getRemainingTimeInMillis'>): Promise<AdminResponse> {
   const parsed = requestSchema.safeParse(event);
   if (!parsed.success) {
     return { error: 'bad request', detail: parsed.error.issues.map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message)).join('; ') };
@@ -110,13 +114,15 @@ export async function handleAdmin(app: AdminApp, event: unknown): Promise<AdminR
       if (request.policy !== undefined && !names.includes(request.policy)) {
         return { error: 'unknown policy', detail: `no policy named ${JSON.stringify(request.policy)} (configured: ${names.join(', ') || 'none'})` };
       }
-      return app.sync.run({ ...(request.policy !== undefined ? { policy: request.policy } : {}), trigger: 'admin-function' });
+      const remaining = context?.getRemainingTimeInMillis();
+      const signal = remaining === undefined ? undefined : AbortSignal.timeout(Math.max(1, remaining - SYNC_DEADLINE_MARGIN_MS));
+      return app.sync.run({ ...(request.policy !== undefined ? { policy: request.policy } : {}), trigger: 'admin-function', ...(signal ? { signal } : {}) });
     }
   }
 }
 
 const app = lazy(async () => createAdminApp(await openRuntime({ name: 'admin', needs: { webhookSecrets: false, registryCredentials: true } })));
 
-export async function handler(event: unknown): Promise<AdminResponse> {
-  return handleAdmin(await app.get(), event);
+export async function handler(event: unknown, context?: LambdaContext): Promise<AdminResponse> {
+  return handleAdmin(await app.get(), event, context);
 }

@@ -2,6 +2,7 @@
 // this with {"policy": "<name>"}; the reconcile engine lists the source, compares with the
 // destinations and enqueues jobs for what differs (initial sync + drift repair).
 import { z } from 'zod';
+import type { LambdaContext } from './lib/lambda-types.js';
 import { lazy, openRuntime } from './lib/runtime.js';
 import { createSync, type SyncFn, type SyncResult } from './lib/sync.js';
 
@@ -11,7 +12,10 @@ export class ReconcileRequestError extends Error {
   override readonly name = 'ReconcileRequestError';
 }
 
-export async function handleReconcile(sync: SyncFn, event: unknown): Promise<SyncResult> {
+/** Reconcile stops walking this long before the invocation ends, so its summary is still returned. */
+const DEADLINE_MARGIN_MS = 30_000;
+
+export async function handleReconcile(sync: SyncFn, event: unknown, context?: Pick<LambdaContext, 'getRemainingTimeInMillis'>): Promise<SyncResult> {
   const parsed = eventSchema.safeParse(event);
   if (!parsed.success) throw new ReconcileRequestError('reconcile expects {"policy": "<name>"} (the schedule rule sets it)');
   const { policy } = parsed.data;
@@ -19,11 +23,18 @@ export async function handleReconcile(sync: SyncFn, event: unknown): Promise<Syn
     // A schedule for a policy that was renamed or removed without redeploying the rule.
     throw new ReconcileRequestError(`no policy named ${JSON.stringify(policy)} in the deployed config (configured: ${sync.policies().join(', ') || 'none'})`);
   }
-  return sync.run({ policy, trigger: 'schedule' });
+  const controller = new AbortController();
+  const remaining = context?.getRemainingTimeInMillis();
+  const timer = remaining === undefined ? undefined : setTimeout(() => controller.abort(new Error('invocation deadline approaching')), Math.max(0, remaining - DEADLINE_MARGIN_MS));
+  try {
+    return await sync.run({ policy, trigger: 'schedule', signal: controller.signal });
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 const app = lazy(async () => createSync(await openRuntime({ name: 'reconcile', needs: { webhookSecrets: false, registryCredentials: true } })));
 
-export async function handler(event: unknown): Promise<SyncResult> {
-  return handleReconcile(await app.get(), event);
+export async function handler(event: unknown, context: LambdaContext): Promise<SyncResult> {
+  return handleReconcile(await app.get(), event, context);
 }

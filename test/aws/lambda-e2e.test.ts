@@ -35,6 +35,7 @@ const MAX_ATTEMPTS = 2;
 type WebhookModule = typeof import('../../functions/webhook.js');
 type WorkerModule = typeof import('../../functions/worker.js');
 type AdminModule = typeof import('../../functions/admin.js');
+type ReconcileModule = typeof import('../../functions/reconcile.js');
 
 let emulators: AwsEmulators;
 let secrets: SecretsManagerEndpoint;
@@ -47,6 +48,7 @@ let esm: EventSourceMapping;
 let webhook: WebhookModule;
 let worker: WorkerModule;
 let admin: AdminModule;
+let reconcile: ReconcileModule;
 let workDir: string;
 const savedEnv = { ...process.env };
 
@@ -134,6 +136,7 @@ beforeAll(async () => {
   webhook = await import('../../functions/webhook.js');
   worker = await import('../../functions/worker.js');
   admin = await import('../../functions/admin.js');
+  reconcile = await import('../../functions/reconcile.js');
   functionUrl = await startFunctionUrl((event) => webhook.handler(event));
 
   [dst, ecrlike] = await Promise.all([
@@ -278,6 +281,22 @@ describe('AWS handlers end to end (Distribution -> Function URL -> webhook -> SQ
     expect((remaining as { deadLetters: Array<{ jobId: string }> }).deadLetters.map((l) => l.jobId)).not.toContain(dead.id);
     // The worker read the destination's credentials from Secrets Manager once.
     expect(secrets.requests.filter((arn) => arn === DST_CREDS_ARN).length).toBeGreaterThanOrEqual(1);
+  });
+
+  it('the scheduled reconcile handler repairs drift the webhooks never reported; admin sync reports a policy in sync', async () => {
+    // The ECR-like registry sends no notifications: only reconcile can find this image.
+    const image = await pushRandomImage(`${ecrlike.host}/shop/web:v1`);
+    const result = await reconcile.handler({ policy: 'from-ecr' }, { awsRequestId: randomUUID(), functionName: 'ferry-reconcile', getRemainingTimeInMillis: () => 900_000 });
+    expect(result.policies).toEqual([expect.objectContaining({ policy: 'from-ecr', enqueued: 1, errorCount: 0 })]);
+    await arrives(`${dst.host}/from-ecr/shop/web:v1`, image.bytes);
+
+    const synced = await eventually('admin sync to find the policy in sync', async () => {
+      const r = await admin.handler({ action: 'sync', policy: 'from-ecr' });
+      const summary = 'policies' in r ? r.policies[0] : undefined;
+      return summary && summary.copy === 0 && summary.enqueued === 0 ? summary : undefined;
+    });
+    expect(synced).toMatchObject({ policy: 'from-ecr', inSync: 2, errorCount: 0 });
+    await expect(reconcile.handler({ policy: 'gone' }, { awsRequestId: 'x', functionName: 'f', getRemainingTimeInMillis: () => 900_000 })).rejects.toThrow(/no policy named "gone"/);
   });
 
   it('the admin handler answers bad requests with a reason instead of failing the invoke', async () => {
