@@ -48,19 +48,19 @@ const registryAuth = z.union([
 ]);
 
 const registry = z.strictObject({
-  url: z.string().regex(/^https?:\/\/[^/\s?#]+$/, 'must be scheme://host[:port] with no path'),
-  insecure: z.boolean().default(false),
-  kind: z.enum(EVENT_KINDS).default('distribution'),
-  auth: registryAuth.optional(),
+  url: z.string().regex(/^https?:\/\/[^/\s?#]+$/, 'must be scheme://host[:port] with no path').describe('scheme://host[:port] of the registry API; http:// needs insecure: true.'),
+  insecure: z.boolean().default(false).describe('Allow plain http:// and unverified TLS for this registry.'),
+  kind: z.enum(EVENT_KINDS).default('distribution').describe('Webhook format this registry sends; picks the parser for POST /webhooks/<name>.'),
+  auth: registryAuth.optional().describe('Credentials ferry uses against this registry: {username,password} | {token} | {dockerConfig: true} | {ecr: {region}} | {secretArn}.'),
   limits: z.strictObject({
-    requestsPerSecond: z.number().positive().default(50),
-    concurrency: z.number().int().positive().default(8),
+    requestsPerSecond: z.number().positive().default(50).describe('Request rate cap for this registry.'),
+    concurrency: z.number().int().positive().default(8).describe('Requests in flight at once to this registry.'),
   }).prefault({}),
   webhook: z.strictObject({
-    secret: z.string().min(1).optional(),
+    secret: z.string().min(1).optional().describe('Shared secret senders prove: Authorization Bearer/verbatim, HMAC body signature (github, gitea, artifactory) or ?token=. Use ${env:NAME}.'),
     /** AWS host: Secrets Manager ARN of the webhook secret (never plaintext in a template). */
-    secretArn: z.string().startsWith('arn:').optional(),
-    allowUnauthenticated: z.boolean().default(false),
+    secretArn: z.string().startsWith('arn:').optional().describe('AWS: Secrets Manager ARN holding the webhook secret.'),
+    allowUnauthenticated: z.boolean().default(false).describe('Accept webhook posts without any secret (warned about at start). Without a secret and this, every post gets 401.'),
   }).prefault({}),
 }).superRefine((r, ctx) => {
   if (r.url.startsWith('http://') && !r.insecure) {
@@ -69,12 +69,12 @@ const registry = z.strictObject({
 });
 
 const destination = z.strictObject({
-  registry: z.string().min(1),
+  registry: z.string().min(1).describe('Name of a configured registry.'),
   /** Template: {repository} (full source path), {namespace} (all but the last component), {name} (last component). */
   repository: z.string().min(1).default('{repository}').superRefine((t, ctx) => {
     const problem = templateProblem(t);
     if (problem) ctx.addIssue({ code: 'custom', message: problem });
-  }),
+  }).describe('Destination repository template: {repository}, {namespace}, {name}. Default "{repository}".'),
 });
 
 /** Why a cron expression is invalid, or undefined (croner is what the scheduler runs). */
@@ -89,44 +89,44 @@ function cronProblem(expression: string): string | undefined {
 
 const policy = z.strictObject({
   name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'letters, digits, . _ - (max 64)'),
-  source: z.string().min(1),
-  repositories: z.array(z.string().min(1)).min(1).default(['**']),
-  tags: z.array(z.string().min(1)).min(1).default(['*']),
-  destinations: z.array(destination).min(1),
-  deletes: z.boolean().default(false),
-  override: z.boolean().default(true),
+  source: z.string().min(1).describe('Registry whose events this policy replicates.'),
+  repositories: z.array(z.string().min(1)).min(1).default(['**']).describe('Doublestar globs over repository paths; "!" excludes.'),
+  tags: z.array(z.string().min(1)).min(1).default(['*']).describe('Globs over tags; "!" excludes. Digest-only pushes follow their repository.'),
+  destinations: z.array(destination).min(1).describe('Where matching images are copied.'),
+  deletes: z.boolean().default(false).describe('Propagate deletions to the destinations.'),
+  override: z.boolean().default(true).describe('false: never move a tag that already exists at a destination.'),
   schedule: z.string().min(1).superRefine((v, ctx) => {
     const problem = cronProblem(v);
     if (problem) ctx.addIssue({ code: 'custom', message: problem });
-  }).optional(),
+  }).optional().describe('Cron expression: periodic reconcile (initial sync + drift repair).'),
 });
 
 export const configSchema = z.strictObject({
-  backend: z.enum(['embedded', 'aws']).default('embedded'),
-  dataDir: z.string().min(1).default('.ferry'),
+  backend: z.enum(['embedded', 'aws']).default('embedded').describe('embedded: SQLite under dataDir (one machine); aws: SQS + DynamoDB.'),
+  dataDir: z.string().min(1).default('.ferry').describe('Directory of the embedded backend state.'),
   aws: z.strictObject({
-    region: z.string().min(1).default('us-east-1'),
-    queueUrl: z.string().min(1).optional(),
-    deadLetterQueueUrl: z.string().min(1).optional(),
-    table: z.string().min(1).default('ferry-jobs'),
-    createMissing: z.boolean().default(false),
-  }).optional(),
+    region: z.string().min(1).default('us-east-1').describe('AWS region.'),
+    queueUrl: z.string().min(1).optional().describe('SQS jobs queue URL.'),
+    deadLetterQueueUrl: z.string().min(1).optional().describe('SQS dead-letter queue URL.'),
+    table: z.string().min(1).default('ferry-jobs').describe('DynamoDB job table.'),
+    createMissing: z.boolean().default(false).describe('Dev/test only: create queue, DLQ and table when absent.'),
+  }).optional().describe('backend: aws settings. Endpoints follow AWS_ENDPOINT_URL_SQS / AWS_ENDPOINT_URL_DYNAMODB.'),
   registries: z.record(z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'registry names: lowercase letters, digits, _ and - (used in webhook URLs)'), registry),
-  policies: z.array(policy).default([]),
+  policies: z.array(policy).default([]).describe('What to replicate: each matching event makes one job per destination.'),
   worker: z.strictObject({
-    concurrency: z.number().int().min(1).max(1000).default(3),
-    blobConcurrency: z.number().int().min(1).max(64).default(4),
-    maxAttempts: z.number().int().min(1).max(100).default(5),
-    retryDelay: duration.default(5000),
-    bandwidth: bandwidth.default(0),
+    concurrency: z.number().int().min(1).max(1000).default(3).describe('Jobs at once (Lambda: reserved concurrency).'),
+    blobConcurrency: z.number().int().min(1).max(64).default(4).describe('Blobs at once within a job.'),
+    maxAttempts: z.number().int().min(1).max(100).default(5).describe('Attempts before a job goes to the dead-letter queue.'),
+    retryDelay: duration.default(5000).describe('First retry backoff (doubles per attempt with jitter, capped at 15m). e.g. 5s.'),
+    bandwidth: bandwidth.default(0).describe('Bytes/s cap for all transfers of a worker; 0 = unlimited; e.g. "50MiB/s".'),
     /** How long a received job stays invisible to other workers (extended while it runs). */
-    visibilityTimeout: duration.default(900_000),
+    visibilityTimeout: duration.default(900_000).describe('How long a received job stays hidden from other workers (extended while it runs).'),
     /** SIGTERM: how long running jobs may finish before they are released. */
-    shutdownGrace: duration.default(30_000),
+    shutdownGrace: duration.default(30_000).describe('On SIGTERM, how long running jobs may finish before they are released.'),
   }).prefault({}),
-  admin: z.strictObject({ token: z.string().min(1).optional() }).prefault({}),
+  admin: z.strictObject({ token: z.string().min(1).optional().describe('Bearer token of the admin API. Use ${env:NAME}.') }).prefault({}),
   /** Terminal job records expire after this long. */
-  retention: duration.default(30 * 24 * 3600 * 1000),
+  retention: duration.default(30 * 24 * 3600 * 1000).describe('Finished job records expire after this long (default 720h = 30 days).'),
 }).superRefine((cfg, ctx) => {
   const names = new Set<string>();
   cfg.policies.forEach((p, i) => {
