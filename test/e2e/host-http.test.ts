@@ -152,6 +152,16 @@ describe('ferry serve HTTP surface', () => {
     expect(depth.map((s) => s.labels.state).sort()).toEqual(['dead', 'in_flight', 'queued']);
   });
 
+  it('answers a sync whose source cannot be listed with 502, and unknown policies with 404', async () => {
+    const r = await call('POST', '/api/sync', { body: '{}' });
+    expect(r.status).toBe(502);
+    expect(r.json()).toMatchObject({ error: 'reconcile failed', detail: expect.stringContaining('registry src') });
+    const unknown = await call('POST', '/api/sync', { body: JSON.stringify({ policy: 'other' }) });
+    expect(unknown.status).toBe(404);
+    expect(unknown.json()).toMatchObject({ error: 'unknown policy' });
+    expect((await call('POST', '/api/sync', { body: JSON.stringify({ policies: ['all'] }) })).status).toBe(400);
+  });
+
   it('refuses to start with an invalid schedule, naming the policy', async () => {
     const config = await makeConfig(join(dir, 'data3'));
     config.policies[0]!.schedule = 'every tuesday';

@@ -26,6 +26,8 @@ describe('ferry serve replicates pushes and deletes between real registries', ()
       policies: [
         { name: 'apps', source: 'src', repositories: ['app/**', '!app/scratch/**'], tags: ['v*', 'latest', '!*-rc*'], destinations: [{ registry: 'dst' }], deletes: true },
         { name: 'keep', source: 'src', repositories: ['keep/**'], destinations: [{ registry: 'dst', repository: 'mirror/{repository}' }], deletes: false },
+        // Every second (croner's 6-field form), so the test sees the schedule act quickly.
+        { name: 'sched', source: 'src', repositories: ['sched/**'], destinations: [{ registry: 'dst' }], schedule: '* * * * * *' },
       ],
     });
   });
@@ -116,6 +118,33 @@ describe('ferry serve replicates pushes and deletes between real registries', ()
     expect((await inspectRaw(dst('app/order:v1'))).equals(b.bytes)).toBe(true);
     expect(await rawOrUndefined(dst('app/order:v2'))).toBeUndefined();
     expect(await rawOrUndefined(dst(`app/order@${c.digest}`))).toBeUndefined();
+  });
+
+  it('repairs drift when an admin asks for a sync (POST /api/sync)', async () => {
+    const image = await pushRandomImage(src('app/drift:v1'));
+    await arrives(dst('app/drift:v1'), image.bytes);
+    await deleteImage(dst(`app/drift@${image.digest}`));
+    await disappears(dst('app/drift:v1'));
+
+    const r = await s.api<{ policies: Array<{ policy: string; copy: number; enqueued: number }> }>('POST', '/api/sync', { policy: 'apps' });
+    expect(r.status).toBe(202);
+    expect(r.body.policies).toHaveLength(1);
+    expect(r.body.policies[0]).toMatchObject({ policy: 'apps', copy: 1, enqueued: 1 });
+    await arrives(dst('app/drift:v1'), image.bytes);
+
+    const unknown = await s.api<{ error: string }>('POST', '/api/sync', { policy: 'nope' });
+    expect(unknown.status).toBe(404);
+    expect(unknown.body.error).toBe('unknown policy');
+  });
+
+  it('repairs drift on its own for a policy with a schedule', async () => {
+    const image = await pushRandomImage(src('sched/app:v1'));
+    await arrives(dst('sched/app:v1'), image.bytes);
+    await deleteImage(dst(`sched/app@${image.digest}`));
+    // No event and no admin call: the next scheduled reconcile puts it back.
+    await arrives(dst('sched/app:v1'), image.bytes, 20_000);
+    const { jobs } = (await s.api<{ jobs: Job[] }>('GET', '/api/jobs?policy=sched&limit=50')).body;
+    expect(jobs.some((j) => j.trigger.kind === 'reconcile' && j.status === 'succeeded')).toBe(true);
   });
 
   it('lists jobs through the CLI while serve runs, and shows one job in detail', async () => {

@@ -15,7 +15,6 @@ import { startRetention } from './retention.js';
 import { createRequestHandler } from './routes.js';
 import { startScheduler, validateSchedules, type Scheduler } from './scheduler.js';
 import { createSync } from './reconcile-sync.js';
-import { unavailableSync } from './sync.js';
 import { createWorkerStack } from './worker-stack.js';
 
 export interface HostOptions {
@@ -83,13 +82,7 @@ export async function startHost(options: HostOptions): Promise<Host> {
 
   pool.start();
   const retention = startRetention(backend.store, logger);
-  let scheduler: Scheduler | undefined;
-  if (sync === unavailableSync) {
-    const scheduled = config.policies.filter((p) => p.schedule).map((p) => p.name);
-    if (scheduled.length > 0) logger.warn({ policies: scheduled }, 'policies have a schedule but this build has no reconcile engine: schedules are not run');
-  } else {
-    scheduler = startScheduler(config, sync, logger);
-  }
+  let scheduler: Scheduler | undefined = startScheduler(config, sync, logger);
   logger.info(
     {
       address: formatAddress(address.host, address.port),
@@ -98,7 +91,7 @@ export async function startHost(options: HostOptions): Promise<Host> {
       workers: config.worker.concurrency,
       registries: Object.keys(config.registries),
       policies: config.policies.map((p) => p.name),
-      schedules: scheduler?.next ?? {},
+      schedules: scheduler.next,
       webhooks: Object.keys(config.registries).map((r) => `${url}/webhooks/${r}`),
     },
     `ferry listening on ${url}`,

@@ -6,12 +6,13 @@ import type { WebhookRequest } from '../../../shared/events/types.js';
 import type { Backend, ReplaySelector } from '../../../shared/jobs/ports.js';
 import type { Logger } from '../../../shared/observability/logger.js';
 import type { FerryMetrics } from '../../../shared/observability/metrics.js';
+import { RegistryError } from '../../../shared/registry/errors.js';
 import { checkAdminToken } from './admin-auth.js';
 import { AdminInputError, parseJobsQuery, parseReplayBody, parseSyncBody } from './admin-requests.js';
 import { BodyTooLargeError, MAX_BODY_BYTES, lowerHeaders, parseJsonBody, queryOf, readBody, sendError, sendJson, sendText } from './http.js';
 import { sampleMetrics } from './metrics-sampler.js';
 import { describeDeadLetters } from './dlq-view.js';
-import { SyncUnavailableError, UnknownPolicyError, type SyncFn } from './sync.js';
+import { UnknownPolicyError, type SyncFn } from './sync.js';
 
 export type Ingest = (req: WebhookRequest) => Promise<{ status: number; body: Record<string, unknown>; headers?: Record<string, string> }>;
 export type Replay = (selector: ReplaySelector, by: string) => Promise<string[]>;
@@ -128,8 +129,9 @@ export function createRequestHandler(deps: RouteDeps): (req: IncomingMessage, re
       const result = await deps.sync({ policy, trigger: 'admin-api' });
       sendJson(res, 202, result);
     } catch (err) {
-      if (err instanceof SyncUnavailableError) sendError(res, 501, 'reconcile not available', err.message);
-      else if (err instanceof UnknownPolicyError) sendError(res, 404, 'unknown policy', err.message);
+      if (err instanceof UnknownPolicyError) sendError(res, 404, 'unknown policy', err.message);
+      // The walk could not start (e.g. the source's catalog is unreachable): a gateway problem.
+      else if (err instanceof RegistryError) sendError(res, 502, 'reconcile failed', err.message);
       else throw err;
     }
   }

@@ -15,10 +15,6 @@ export interface SyncResult {
 
 export type SyncFn = (request: SyncRequest) => Promise<SyncResult>;
 
-export class SyncUnavailableError extends Error {
-  override readonly name = 'SyncUnavailableError';
-}
-
 export class UnknownPolicyError extends Error {
   override readonly name = 'UnknownPolicyError';
 }
@@ -32,7 +28,3 @@ export function selectPolicies(config: FerryConfig, policy: string | undefined):
   }
   return found;
 }
-
-export const unavailableSync: SyncFn = async () => {
-  throw new SyncUnavailableError('this build of ferry has no reconcile engine (shared/reconcile)');
-};
