@@ -1,5 +1,6 @@
-// Reads ferry.yaml: YAML -> ${env:NAME} interpolation -> schema validation. Every problem
-// is reported at once as "<file>: <path>: <problem>", so a config is fixed in one pass.
+// Reads ferry.yaml: YAML -> ${env:NAME} interpolation -> schema validation. Problems are
+// reported together, one "<file>: <path>: <problem>" line each (cross-field checks such as
+// "unknown registry" run once the fields they compare are themselves valid).
 import { readFile } from 'node:fs/promises';
 import { LineCounter, parseDocument, type Document } from 'yaml';
 import { ConfigError, formatPath, type ConfigProblem } from './errors.js';

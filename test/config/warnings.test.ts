@@ -32,4 +32,14 @@ describe('start-up warnings', () => {
       'registries.src: webhook.allowUnauthenticated is ignored because a webhook secret is set',
     ]);
   });
+
+  it('point out a destination that is the source itself', () => {
+    const config = parseConfigText(`
+registries:
+  src: { url: https://src.example.com, webhook: { secret: s } }
+policies:
+  - { name: loop, source: src, destinations: [{ registry: src }] }
+`, 'ferry.yaml', {});
+    expect(warnings(config)).toEqual(['policies[0] (loop): destination src with repository "{repository}" is the source itself']);
+  });
 });
