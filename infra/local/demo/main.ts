@@ -42,7 +42,8 @@ export async function runDemo(cwd = process.cwd()): Promise<number> {
     say(`ferry demo: ${pre.message}`);
     return 1;
   }
-  const demoDir = resolve(cwd, '.ferry-demo');
+  // Under .ferry/ (ferry's default state dir, already git-ignored).
+  const demoDir = resolve(cwd, '.ferry', 'demo');
   // A fresh state each run: the registries below start empty too.
   await rm(demoDir, { recursive: true, force: true });
   await mkdir(demoDir, { recursive: true });
