@@ -227,7 +227,7 @@ export class FerryReplication extends Construct {
 
     // webhook: create job records, send their messages.
     allow(this.webhookFunction, TABLE_ACTIONS.enqueue, tableResources);
-    allow(this.webhookFunction, ['sqs:SendMessage', 'sqs:GetQueueAttributes'], [this.queue.queueArn]);
+    allow(this.webhookFunction, ['sqs:SendMessage'], [this.queue.queueArn]);
     allow(this.webhookFunction, ['secretsmanager:GetSecretValue'], hookSecrets);
 
     // worker: the event source's own grant covers receive, delete and change-visibility on
@@ -240,7 +240,7 @@ export class FerryReplication extends Construct {
 
     // reconcile: reads registries, enqueues.
     allow(this.reconcileFunction, TABLE_ACTIONS.enqueue, tableResources);
-    allow(this.reconcileFunction, ['sqs:SendMessage', 'sqs:GetQueueAttributes'], [this.queue.queueArn]);
+    allow(this.reconcileFunction, ['sqs:SendMessage'], [this.queue.queueArn]);
     allow(this.reconcileFunction, ['secretsmanager:GetSecretValue'], registrySecrets);
     this.grantEcr(this.reconcileFunction, sources, destinations, { readOnly: true });
 

@@ -149,6 +149,12 @@ describe('FerryStack: functions', () => {
 
   it('webhook: public Function URL (ferry checks the webhook secret); admin has no URL', () => {
     template.resourceCountIs('AWS::Lambda::Url', 1);
+    // The public invoke permission is limited to calls that come through the URL.
+    template.hasResourceProperties('AWS::Lambda::Permission', { Action: 'lambda:InvokeFunction', Principal: '*', InvokedViaFunctionUrl: true });
+    expect(Object.values(template.findResources('AWS::Lambda::Permission')).filter((r) => {
+      const p = (r as { Properties: Record<string, unknown> }).Properties;
+      return p.Principal === '*' && p.Action === 'lambda:InvokeFunction' && p.InvokedViaFunctionUrl !== true;
+    })).toEqual([]);
     template.hasResourceProperties('AWS::Lambda::Url', { AuthType: 'NONE', TargetFunctionArn: { 'Fn::GetAtt': [stack.getLogicalId(stack.ferry.webhookFunction.node.defaultChild as never), 'Arn'] } });
   });
 
@@ -222,6 +228,7 @@ describe('FerryStack: least-privilege IAM', () => {
     const st = statementsOf('Webhook');
     expect(allActions(st)).toEqual(expect.arrayContaining(['sqs:SendMessage', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'secretsmanager:GetSecretValue']));
     expect(allActions(st)).not.toContain('sqs:ReceiveMessage');
+    expect(allActions(st)).not.toContain('sqs:GetQueueAttributes');
     expect(allActions(st).some((a) => a.startsWith('ecr:'))).toBe(false);
     expect(resourcesOf(st, 'sqs:SendMessage')).not.toContain('DeadLetterQueue');
     expect(resourcesOf(st, 'secretsmanager:GetSecretValue')).toContain(ECR_HOOK_SECRET);
