@@ -38,7 +38,7 @@ let cachedJsonSchema: JsonSchema | undefined;
 
 export function parseConfigText(text: string, file: string, env: Env = process.env): FerryConfig {
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: true, uniqueKeys: true });
+  const doc = parseDocument(text, { lineCounter, prettyErrors: true, uniqueKeys: true, merge: true });
   if (doc.errors.length > 0) {
     throw new ConfigError(file, doc.errors.map((err): ConfigProblem => {
       const pos = err.linePos?.[0];

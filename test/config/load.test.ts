@@ -63,6 +63,15 @@ describe('a valid config', () => {
     expect(config.registries.src!.webhook.secret).toBe('s3cr#t: "x"');
   });
 
+  it('supports YAML anchors and merge keys for shared settings', () => {
+    const config = parseConfigText(`
+registries:
+  src: &local { url: "http://127.0.0.1:5000", insecure: true, limits: { concurrency: 2 } }
+  dr: { <<: *local, url: "http://127.0.0.1:5001" }
+`, FILE, {});
+    expect(config.registries.dr).toMatchObject({ url: 'http://127.0.0.1:5001', insecure: true, limits: { concurrency: 2, requestsPerSecond: 50 } });
+  });
+
   it('leaves text that is not an env reference alone', () => {
     const config = parseConfigText(BASE.replace('secret: hook', 'secret: "${HOME}-$x"'), FILE, {});
     expect(config.registries.src!.webhook.secret).toBe('${HOME}-$x');
