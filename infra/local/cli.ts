@@ -9,12 +9,16 @@ import { register as registerServe } from './commands/serve.js';
 import { register as registerJobs } from './commands/jobs.js';
 import { register as registerJob } from './commands/job.js';
 import { register as registerDlq } from './commands/dlq.js';
+import { register as registerSync } from './commands/sync.js';
+import { register as registerVerify } from './commands/verify.js';
 
 /** Every subcommand, in help order. Add yours here (one line each). */
 const commands: ReadonlyArray<(program: Command) => void> = [
   registerCopy,
   // serve, sync, verify, jobs, job, dlq: registered by their owners below this line.
   registerServe,
+  registerSync,
+  registerVerify,
   registerJobs,
   registerJob,
   registerDlq,

@@ -1,0 +1,180 @@
+// Reconcile one policy: walk source and destinations, and enqueue a job for every tag the
+// destination is missing or has at another digest, plus (deletes: true) a job for every
+// destination tag the source no longer has. Jobs converge (DESIGN 1): a delete job names
+// the tag, and the worker, finding it gone at the source, deletes it at the destination.
+// Initial replication and drift repair are the same operation.
+import type { FerryConfig, PolicyConfig } from '../config/schema.js';
+import { enqueue, type EnqueueDeps, type JobSpec } from '../jobs/enqueue.js';
+import type { JobDestination, Trigger } from '../jobs/model.js';
+import { systemClock } from '../jobs/ports.js';
+import type { RegistryClient } from '../registry/client.js';
+import type { Finding, WalkCounts, WalkIssue } from './types.js';
+import { emptyCounts } from './types.js';
+import { countEvent, resolvePolicy, walkPolicy } from './walk.js';
+
+export interface PlanItem {
+  action: 'copy' | 'delete';
+  /** Why: missing or different at the destination (copy), or extra there (delete). */
+  reason: 'missing' | 'different' | 'extra';
+  source: { registry: string; repository: string; reference: string };
+  destination: JobDestination;
+  sourceDigest?: string;
+  destinationDigest?: string;
+}
+
+export interface EnqueuedJob {
+  id: string;
+  key: string;
+  /** false: a job for the same key was already queued and absorbed this one. */
+  created: boolean;
+}
+
+export interface ReconcileProgress extends WalkCounts {
+  copy: number;
+  delete: number;
+  enqueued: number;
+}
+
+export interface ReconcileOptions {
+  config: Pick<FerryConfig, 'policies'>;
+  clients: ReadonlyMap<string, RegistryClient>;
+  /** The policy, or its name. */
+  policy: PolicyConfig | string;
+  /** Where jobs go; required unless dryRun. */
+  deps?: EnqueueDeps;
+  /** Plan only: compare, list what would be done, enqueue nothing. */
+  dryRun?: boolean;
+  /** Tags compared at once. Default 8 (the registries' own limits still apply). */
+  concurrency?: number;
+  /** `n=` for listings. Default 100. */
+  pageSize?: number;
+  /** Jobs per enqueue call (one queue send each). Default 50. */
+  batchSize?: number;
+  /** Keep the planned items in the result (always on for dry runs). */
+  collectItems?: boolean;
+  /** Recorded on every job as its trigger time. Default now. */
+  at?: Date;
+  onProgress?: (progress: ReconcileProgress) => void;
+  /** Called for each batch right after it is durably enqueued. */
+  onEnqueued?: (jobs: EnqueuedJob[]) => void;
+  signal?: AbortSignal;
+}
+
+/** Registry failures kept in a result (the count covers all of them). */
+export const MAX_REPORTED_ISSUES = 100;
+
+export interface ReconcileResult {
+  policy: string;
+  dryRun: boolean;
+  /** Planned copy jobs (missing + different). */
+  copy: number;
+  /** Planned delete jobs (extra; deletes: true only). */
+  delete: number;
+  inSync: number;
+  /** Different at the destination but left alone: the policy has override: false. */
+  kept: number;
+  repositories: number;
+  tags: number;
+  /** Jobs enqueued (empty on a dry run). */
+  enqueued: EnqueuedJob[];
+  /** The plan, on dry runs or with collectItems. */
+  items?: PlanItem[];
+  /** How many registry calls failed (the walk went on past them). */
+  errorCount: number;
+  /** The first MAX_REPORTED_ISSUES of them. */
+  errors: WalkIssue[];
+  ms: number;
+}
+
+export class ReconcileOptionsError extends Error {
+  override readonly name = 'ReconcileOptionsError';
+}
+
+export function planItem(finding: Finding, sourceRegistry: string): PlanItem | undefined {
+  if (finding.kind === 'in-sync' || finding.kind === 'kept') return undefined;
+  const item: PlanItem = {
+    action: finding.kind === 'extra' ? 'delete' : 'copy',
+    reason: finding.kind,
+    source: { registry: sourceRegistry, repository: finding.repository, reference: finding.tag },
+    destination: finding.destination,
+  };
+  if (finding.sourceDigest) item.sourceDigest = finding.sourceDigest;
+  if (finding.destinationDigest) item.destinationDigest = finding.destinationDigest;
+  return item;
+}
+
+export function jobSpec(policy: string, item: PlanItem): JobSpec {
+  return {
+    policy,
+    source: { ...item.source, ...(item.sourceDigest ? { digest: item.sourceDigest } : {}) },
+    destination: item.destination,
+  };
+}
+
+export async function reconcilePolicy(options: ReconcileOptions): Promise<ReconcileResult> {
+  const started = Date.now();
+  const policy = resolvePolicy(options.config, options.policy);
+  const dryRun = options.dryRun ?? false;
+  const deps = options.deps;
+  if (!dryRun && !deps) throw new ReconcileOptionsError(`reconcile of policy ${policy.name}: deps { queue, store } are required unless dryRun`);
+  const batchSize = Math.max(1, options.batchSize ?? 50);
+  const trigger: Trigger = { kind: 'reconcile', at: (options.at ?? (deps?.clock ?? systemClock).now()).toISOString() };
+
+  const counts = emptyCounts();
+  const progress = (): ReconcileProgress => ({ ...counts, copy: counts.missing + counts.different, delete: counts.extra, enqueued: enqueued.length });
+  const enqueued: EnqueuedJob[] = [];
+  const items: PlanItem[] | undefined = dryRun || options.collectItems ? [] : undefined;
+  const errors: WalkIssue[] = [];
+  let batch: JobSpec[] = [];
+
+  async function flush(): Promise<void> {
+    if (batch.length === 0 || !deps) return;
+    const specs = batch;
+    batch = [];
+    const results = await enqueue(deps, specs, trigger);
+    const jobs = results.map(({ job, created }) => ({ id: job.id, key: job.key, created }));
+    enqueued.push(...jobs);
+    options.onEnqueued?.(jobs);
+  }
+
+  const walk = walkPolicy({
+    config: options.config,
+    clients: options.clients,
+    policy,
+    ...(options.concurrency !== undefined ? { concurrency: options.concurrency } : {}),
+    ...(options.pageSize !== undefined ? { pageSize: options.pageSize } : {}),
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
+  for await (const event of walk) {
+    countEvent(counts, event);
+    if (event.type === 'issue' && errors.length < MAX_REPORTED_ISSUES) errors.push(event.issue);
+    if (event.type === 'finding') {
+      const item = planItem(event.finding, policy.source);
+      if (item) {
+        items?.push(item);
+        if (!dryRun) batch.push(jobSpec(policy.name, item));
+        if (batch.length >= batchSize) await flush();
+      }
+    }
+    if (event.type !== 'tag') options.onProgress?.(progress());
+  }
+  await flush();
+  options.onProgress?.(progress());
+
+  const p = progress();
+  return {
+    policy: policy.name,
+    dryRun,
+    copy: p.copy,
+    delete: p.delete,
+    inSync: counts.inSync,
+    kept: counts.kept,
+    repositories: counts.repositories,
+    tags: counts.tags,
+    enqueued,
+    ...(items ? { items } : {}),
+    errorCount: counts.errors,
+    errors,
+    ms: Date.now() - started,
+  };
+}
