@@ -81,11 +81,12 @@ async function main(): Promise<void> {
   }
 
   // The fixed cost of starting Node and loading the CLI and its HTTP client, paid by every
-  // `ferry copy` and never by skopeo (a Go binary): a copy that fails at once on a closed port.
-  const startup: number[] = [];
+  // `ferry copy` and never by skopeo (a Go binary): a copy of a tag the source does not have
+  // (ping both registries, one manifest GET, exit 1).
+  const startup: Measurement[] = [];
   for (let i = 0; i < ROUNDS; i++) {
-    const m = await measure(process.execPath, ['dist/cli.js', 'copy', '--insecure', '127.0.0.1:1/x/y:z', '127.0.0.1:1/x/y:z'], { allowFailure: true });
-    startup.push(m.seconds);
+    const m = await measure(process.execPath, ['dist/cli.js', 'copy', '--insecure', `${src.host}/bench/absent:v1`, `${ferryDst.host}/bench/absent:v1`], { allowFailure: true });
+    startup.push(m);
   }
 
   const lines: string[] = [];
@@ -100,7 +101,11 @@ async function main(): Promise<void> {
       `${pad(scenario, 16)}${pad(fm.toFixed(3), 10)}${pad(sm.toFixed(3), 10)}${pad((fm / sm).toFixed(2), 8)}${pad(mib(Math.max(...f.map((m) => m.peakRssBytes))), 16)}${mib(Math.max(...s.map((m) => m.peakRssBytes)))}`,
     );
   }
-  lines.push(`ferry fixed start-up cost (node + CLI + HTTP client, copy to a closed port): median ${median(startup).toFixed(3)} s`);
+  lines.push(
+    `CPU seconds (user+sys), medians: ` +
+      SCENARIOS.map((sc) => `${sc} ferry ${median(results[sc].ferry.map((m) => m.cpuSeconds)).toFixed(2)} / skopeo ${median(results[sc].skopeo.map((m) => m.cpuSeconds)).toFixed(2)}`).join(', '),
+  );
+  lines.push(`ferry fixed cost (node start-up, CLI + HTTP client load, 3 requests; copy of an absent tag): median ${median(startup.map((m) => m.seconds)).toFixed(3)} s wall, ${median(startup.map((m) => m.cpuSeconds)).toFixed(3)} s cpu`);
   const engine = (scenario: Scenario): string =>
     median(results[scenario].ferry.map((m) => (JSON.parse(m.stdout) as { seconds: number }).seconds)).toFixed(3);
   lines.push(`ferry in-process copy time (--json seconds), medians: cold ${engine('cold')} s, warm ${engine('warm')} s, new-repository ${engine('new-repository')} s`);
@@ -121,7 +126,7 @@ async function main(): Promise<void> {
     await expectDigest(`${ferryDst.host}/bench/big:v1`, big.digest);
     const s = await copyWith('skopeo', bigSource, `${skopeoDst.host}/bench/big:v1`);
     lines.push(
-      `1 x ${BIG_MIB} MiB layer, cold: ferry ${f.seconds.toFixed(2)} s, peak RSS ${mib(f.peakRssBytes)}; skopeo ${s.seconds.toFixed(2)} s, peak RSS ${mib(s.peakRssBytes)}`,
+      `1 x ${BIG_MIB} MiB layer, cold: ferry ${f.seconds.toFixed(2)} s (cpu ${f.cpuSeconds.toFixed(2)} s), peak RSS ${mib(f.peakRssBytes)}; skopeo ${s.seconds.toFixed(2)} s (cpu ${s.cpuSeconds.toFixed(2)} s), peak RSS ${mib(s.peakRssBytes)}`,
     );
   }
   process.stdout.write(lines.join('\n') + '\n');

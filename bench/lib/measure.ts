@@ -8,6 +8,8 @@ import { join } from 'node:path';
 
 export interface Measurement {
   seconds: number;
+  /** User + system CPU time of the command (fairer than wall time on a busy machine). */
+  cpuSeconds: number;
   /** Peak resident set size (VmHWM) in bytes. */
   peakRssBytes: number;
   stdout: string;
@@ -24,7 +26,7 @@ export async function measure(command: string, args: string[], opts: { timeoutMs
   try {
     const started = process.hrtime.bigint();
     const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-      const child = spawn('/usr/bin/time', ['-f', '%e %M', '-o', timeFile, command, ...args], {
+      const child = spawn('/usr/bin/time', ['-f', '%U %S %M', '-o', timeFile, command, ...args], {
         stdio: ['ignore', 'pipe', 'pipe'],
         env: opts.env ?? process.env,
       });
@@ -42,9 +44,9 @@ export async function measure(command: string, args: string[], opts: { timeoutMs
     const wall = Number(process.hrtime.bigint() - started) / 1e9;
     if (code !== 0 && !opts.allowFailure) throw new CommandFailed(`${command} ${args.join(' ')} exited ${code}: ${stderr.trim().split('\n').slice(-3).join(' | ')}`);
     // GNU time prefixes "Command exited with non-zero status N" when the command failed.
-    const [, maxRssKb] = (await readFile(timeFile, 'utf8')).trim().split('\n').pop()!.split(' ');
+    const [user, system, maxRssKb] = (await readFile(timeFile, 'utf8')).trim().split('\n').pop()!.split(' ');
     // GNU time's %e has 10 ms resolution; our own clock is finer and includes the same work.
-    return { seconds: wall, peakRssBytes: Number(maxRssKb) * 1024, stdout, stderr };
+    return { seconds: wall, cpuSeconds: Number(user) + Number(system), peakRssBytes: Number(maxRssKb) * 1024, stdout, stderr };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
