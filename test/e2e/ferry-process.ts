@@ -63,8 +63,8 @@ export async function ferryCli(args: string[], opts: { timeoutMs?: number; env?:
 }
 
 /** `ferry <args> --json` parsed; throws with the CLI's stderr when it fails. */
-export async function ferryJson<T>(args: string[]): Promise<T> {
-  const r = await ferryCli([...args, '--json']);
+export async function ferryJson<T>(args: string[], env?: NodeJS.ProcessEnv): Promise<T> {
+  const r = await ferryCli([...args, '--json'], env ? { env } : {});
   if (r.code !== 0) throw new Error(`ferry ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
   return JSON.parse(r.stdout) as T;
 }

@@ -23,6 +23,10 @@ export interface ScenarioOptions {
   policies: Array<Record<string, unknown>>;
   worker?: Record<string, unknown>;
   adminToken?: string;
+  /** Top-level config keys to set or override (e.g. backend: aws with an aws section). */
+  config?: Record<string, unknown>;
+  /** Environment for the ferry processes (serve and CLI). */
+  env?: NodeJS.ProcessEnv;
 }
 
 export interface Scenario {
@@ -98,10 +102,11 @@ export async function startScenario(opts: ScenarioOptions): Promise<Scenario> {
       policies: opts.policies,
       worker: { concurrency: 3, retryDelay: '500ms', maxAttempts: 3, ...opts.worker },
       admin: { token: adminToken },
+      ...opts.config,
     };
     const configPath = join(dir, 'ferry.yaml');
     await writeFile(configPath, stringify(config));
-    ferry = await startFerryServe({ configPath, port: ferryPort, logFile: join(dir, 'ferry.log') });
+    ferry = await startFerryServe({ configPath, port: ferryPort, logFile: join(dir, 'ferry.log'), ...(opts.env ? { env: opts.env } : {}) });
     const serve = ferry;
     return {
       dir,
@@ -112,8 +117,8 @@ export async function startScenario(opts: ScenarioOptions): Promise<Scenario> {
       adminToken,
       webhookSecret,
       captured: capture.captured,
-      cli: (args) => ferryCli([...args, '--config', configPath]),
-      cliJson: <T>(args: string[]) => ferryJson<T>([...args, '--config', configPath]),
+      cli: (args) => ferryCli([...args, '--config', configPath], opts.env ? { env: opts.env } : {}),
+      cliJson: <T>(args: string[]) => ferryJson<T>([...args, '--config', configPath], opts.env),
       async api<T>(method: string, path: string, body?: unknown) {
         const res = await fetch(`${serve.url}${path}`, {
           method,
