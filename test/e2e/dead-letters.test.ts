@@ -46,6 +46,11 @@ describe('dead letters and replay', () => {
     const job = await s.cliJson<{ status: string; replays?: Array<{ by: string }> }>(['job', dead.jobId]);
     expect(job.status).toBe('succeeded');
     expect(job.replays?.length).toBe(1);
+
+    // Replaying it again by id: it is no longer dead, and the CLI says so.
+    const again = await s.cli(['dlq', 'replay', dead.jobId]);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain(`not in the dead-letter queue: ${dead.jobId}`);
   });
 
   it('answers usage errors with exit 2 and unknown jobs with exit 1', async () => {
