@@ -82,8 +82,8 @@ export async function openBlob(
   let res: TransportResponse | undefined;
   for (let hop = 0; ; hop++) {
     res = session.sameOrigin(url)
-      ? await session.request({ method: 'GET', url, scopes: [repositoryScope(repository, ['pull'])], context, ...signalOpt(options.signal) })
-      : await session.transport.request({ method: 'GET', url, context, ...signalOpt(options.signal) });
+      ? await session.request({ method: 'GET', url, scopes: [repositoryScope(repository, ['pull'])], context, lane: 'download', ...signalOpt(options.signal) })
+      : await session.transport.request({ method: 'GET', url, context, lane: 'download', ...signalOpt(options.signal) });
     if (!isRedirect(res.status)) break;
     const location = res.header('location');
     await res.body.dump().catch(() => undefined);

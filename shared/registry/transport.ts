@@ -48,6 +48,11 @@ export interface TransportRequest {
   signal?: AbortSignal;
   /** Retry transient answers inside the transport; default: when the body is replayable. */
   retry?: boolean;
+  /**
+   * Blob downloads use their own connections: a stream being read holds its connection
+   * until it ends, and must never starve the uploads it feeds (same registry on both sides).
+   */
+  lane?: 'default' | 'download';
 }
 
 export interface TransportResponse {
@@ -65,6 +70,7 @@ export class Transport {
   readonly registry: string;
   readonly baseUrl: URL;
   private readonly agent: Agent;
+  private readonly downloads: Agent;
   private readonly rate: TokenBucket;
   private readonly retryOptions: RetryOptions;
 
@@ -74,13 +80,15 @@ export class Transport {
     this.rate = new TokenBucket({ ratePerSecond: options.requestsPerSecond ?? 0 });
     this.retryOptions = options.retry ?? DEFAULT_RETRY;
     const t = options.timeouts ?? {};
-    this.agent = new Agent({
+    const agentOptions: Agent.Options = {
       connections: options.concurrency ?? 8,
       headersTimeout: t.headersMs ?? 60_000,
       bodyTimeout: t.bodyMs ?? 120_000,
       connect: { timeout: t.connectMs ?? 10_000, ...(options.insecure ? { rejectUnauthorized: false } : {}) },
       keepAliveTimeout: 10_000,
-    });
+    };
+    this.agent = new Agent(agentOptions);
+    this.downloads = new Agent(agentOptions);
   }
 
   resolve(url: string | URL): URL {
@@ -113,7 +121,7 @@ export class Transport {
   }
 
   async close(): Promise<void> {
-    await this.agent.close();
+    await Promise.all([this.agent.close(), this.downloads.close()]);
   }
 
   private backoff(attempt: number, retryAfterMs: number | undefined): number {
@@ -126,7 +134,7 @@ export class Transport {
     await this.rate.take(1, req.signal);
     let data: Dispatcher.ResponseData;
     try {
-      data = await this.agent.request({
+      data = await (req.lane === 'download' ? this.downloads : this.agent).request({
         origin: url.origin,
         path: url.pathname + url.search,
         method: req.method,

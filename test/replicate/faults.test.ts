@@ -78,6 +78,22 @@ describe('throttling and outages', () => {
   });
 });
 
+describe('one registry on both sides', () => {
+  it('does not starve uploads of connections while downloads stream (no mount, tight limits)', async () => {
+    const image = await pushRandomImage(`${dst.host}/team/same:v1`, { layerSizes: [200_000, 210_000, 220_000, 230_000] });
+    // Refuse every mount so each blob is downloaded and uploaded through the same client.
+    dstProxy.inject({ match: { method: 'POST', path: 'mount=' }, fault: { kind: 'status', status: 405 }, times: Infinity });
+    const both = client('same', dstProxy.url, { limits: { concurrency: 2 }, timeouts: { bodyMs: 20_000 } });
+    const result = await copyImage({
+      source: { client: both, repository: 'team/same', reference: 'v1' },
+      destination: { client: both, repository: 'team/same-copy', tag: 'v1' },
+      blobConcurrency: 4, override: true, mountCache: new MountCache(),
+    });
+    expect(result.stats.blobs).toEqual({ copied: 5, skipped: 0, mounted: 0 });
+    expect((await inspectRaw(`${dst.host}/team/same-copy:v1`)).equals(image.bytes)).toBe(true);
+  });
+});
+
 describe('corrupted bytes', () => {
   it('fails with a digest error and the destination never gets the blob', async () => {
     const image = await pushRandomImage(`${src.host}/team/corrupt:v1`, { layerSizes: [30_000, 300_000] });
