@@ -51,6 +51,8 @@ let admin: AdminModule;
 let reconcile: ReconcileModule;
 let workDir: string;
 const savedEnv = { ...process.env };
+/** Job keys whose worker invocations crash (see the event source mapping below). */
+const crashKeys: string[] = [];
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -174,7 +176,17 @@ beforeAll(async () => {
     queueArn: await queueArnOf(sqs, backend.resources.queueUrl),
     batchSize: 10,
     timeoutMs: 900_000,
-    handler: (event, context) => worker.handler(event, context),
+    handler: async (event, context) => {
+      // A function that dies before answering (out of memory, a crash): nothing is acked,
+      // and SQS's redrive policy has to catch the message. Visibility 0 stands in for
+      // waiting out the visibility timeout.
+      const crashing = event.Records.filter((r) => crashKeys.some((k) => r.body.includes(k)));
+      if (crashing.length > 0) {
+        await Promise.all(crashing.map((r) => backend.queue.retryLater(r.receiptHandle, 0)));
+        throw new Error('Runtime exited with error: signal: killed');
+      }
+      return worker.handler(event, context);
+    },
   });
 }, 180_000);
 
@@ -281,6 +293,22 @@ describe('AWS handlers end to end (Distribution -> Function URL -> webhook -> SQ
     expect((remaining as { deadLetters: Array<{ jobId: string }> }).deadLetters.map((l) => l.jobId)).not.toContain(dead.id);
     // The worker read the destination's credentials from Secrets Manager once.
     expect(secrets.requests.filter((arn) => arn === DST_CREDS_ARN).length).toBeGreaterThanOrEqual(1);
+  });
+
+  it('a job whose invocations keep crashing reaches the DLQ through the redrive policy and is replayed by repository', async () => {
+    crashKeys.push('|team/crash|');
+    const image = await pushRandomImage(`${src.host}/team/crash:v1`);
+    const letter = await eventually('the redrive policy to move the message to the DLQ', async () => {
+      const listing = await admin.handler({ action: 'dlq' });
+      return (listing as { deadLetters: Array<{ jobId: string; reason?: string; job?: Job }> }).deadLetters.find((l) => l.job?.source.repository === 'team/crash');
+    }, 60_000);
+    expect(letter.reason).toMatch(/receive count exceeded/);
+    expect(esm.invocations.filter((i) => i.error).length).toBeGreaterThanOrEqual(MAX_ATTEMPTS);
+
+    crashKeys.length = 0;
+    const replay = await admin.handler({ action: 'replay', repository: 'team/crash' });
+    expect(replay).toEqual({ replayed: [letter.jobId] });
+    await arrives(`${dst.host}/team/crash:v1`, image.bytes);
   });
 
   it('the scheduled reconcile handler repairs drift the webhooks never reported; admin sync reports a policy in sync', async () => {
