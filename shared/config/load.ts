@@ -51,7 +51,7 @@ export function parseConfigText(text: string, file: string, env: Env = process.e
   const { value, problems: envProblems } = interpolateEnv(raw, env);
   const locate = locator(doc, lineCounter);
   if (envProblems.length > 0) {
-    throw new ConfigError(file, envProblems.map((p) => ({ path: formatPath(p.path), message: `${p.message}${locate(p.path)}` })));
+    throw new ConfigError(file, located(envProblems, locate));
   }
 
   const result = configSchema.safeParse(value);
@@ -59,20 +59,28 @@ export function parseConfigText(text: string, file: string, env: Env = process.e
     cachedJsonSchema ??= configJsonSchema();
     const schema = cachedJsonSchema;
     const problems = issueProblems(result.error.issues, (p) => allowedKeysAt(schema, p));
-    throw new ConfigError(file, problems.map((p) => ({ path: formatPath(p.path), message: `${p.message}${locate(p.path)}` })));
+    throw new ConfigError(file, located(problems, locate));
   }
   return result.data;
 }
 
-/** " (line N)" for the deepest node of the path that exists in the YAML document. */
-function locator(doc: Document, lineCounter: LineCounter): (path: readonly PropertyKey[]) => string {
+/** Problems in document order, each with the line it concerns. */
+function located(problems: ReadonlyArray<{ path: PropertyKey[]; message: string }>, locate: (path: readonly PropertyKey[]) => number | undefined): ConfigProblem[] {
+  return problems
+    .map((p, order) => ({ p, order, line: locate(p.path) }))
+    .sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || a.order - b.order)
+    .map(({ p, line }) => ({ path: formatPath(p.path), message: line === undefined ? p.message : `${p.message} (line ${line})` }));
+}
+
+/** The line of the deepest node of the path that exists in the YAML document. */
+function locator(doc: Document, lineCounter: LineCounter): (path: readonly PropertyKey[]) => number | undefined {
   return (path) => {
     for (let n = path.length; n > 0; n--) {
       const node = doc.getIn(path.slice(0, n), true) as { range?: [number, number, number] } | undefined;
       if (node && typeof node === 'object' && Array.isArray(node.range)) {
-        return ` (line ${lineCounter.linePos(node.range[0]).line})`;
+        return lineCounter.linePos(node.range[0]).line;
       }
     }
-    return '';
+    return undefined;
   };
 }

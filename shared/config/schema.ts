@@ -63,10 +63,11 @@ const registry = z.strictObject({
     allowUnauthenticated: z.boolean().default(false).describe('Accept webhook posts without any secret (warned about at start). Without a secret and this, every post gets 401.'),
   }).prefault({}),
 }).superRefine((r, ctx) => {
-  if (r.url.startsWith('http://') && !r.insecure) {
+  if (typeof r.url === 'string' && r.url.startsWith('http://') && (r.insecure as unknown) === false) {
     ctx.addIssue({ code: 'custom', path: ['url'], message: 'http:// needs insecure: true (or use https://)' });
   }
-});
+  // `when`: also check while other fields of the registry are wrong, so one pass reports all.
+}, { when: (payload) => isRecord(payload.value) });
 
 const destination = z.strictObject({
   registry: z.string().min(1).describe('Name of a configured registry.'),
@@ -128,17 +129,33 @@ export const configSchema = z.strictObject({
   /** Terminal job records expire after this long. */
   retention: duration.default(30 * 24 * 3600 * 1000).describe('Finished job records expire after this long (default 720h = 30 days).'),
 }).superRefine((cfg, ctx) => {
+  // Runs even when other fields failed (`when`), so the parts compared here may be invalid:
+  // each is checked for shape first, and only well-formed ones are cross-checked.
+  const registries = isRecord(cfg.registries) ? cfg.registries : {};
+  const policies: unknown[] = Array.isArray(cfg.policies) ? cfg.policies : [];
   const names = new Set<string>();
-  cfg.policies.forEach((p, i) => {
-    if (names.has(p.name)) ctx.addIssue({ code: 'custom', path: ['policies', i, 'name'], message: `duplicate policy name ${JSON.stringify(p.name)}` });
-    names.add(p.name);
-    if (!(p.source in cfg.registries)) ctx.addIssue({ code: 'custom', path: ['policies', i, 'source'], message: `unknown registry ${JSON.stringify(p.source)} (configured: ${Object.keys(cfg.registries).join(', ') || 'none'})` });
-    p.destinations.forEach((d, j) => {
-      if (!(d.registry in cfg.registries)) ctx.addIssue({ code: 'custom', path: ['policies', i, 'destinations', j, 'registry'], message: `unknown registry ${JSON.stringify(d.registry)}` });
+  policies.forEach((p, i) => {
+    if (!isRecord(p)) return;
+    if (typeof p.name === 'string') {
+      if (names.has(p.name)) ctx.addIssue({ code: 'custom', path: ['policies', i, 'name'], message: `duplicate policy name ${JSON.stringify(p.name)}` });
+      names.add(p.name);
+    }
+    if (typeof p.source === 'string' && p.source !== '' && !Object.hasOwn(registries, p.source)) {
+      ctx.addIssue({ code: 'custom', path: ['policies', i, 'source'], message: `unknown registry ${JSON.stringify(p.source)} (configured: ${Object.keys(registries).join(', ') || 'none'})` });
+    }
+    const destinations: unknown[] = Array.isArray(p.destinations) ? p.destinations : [];
+    destinations.forEach((d, j) => {
+      if (isRecord(d) && typeof d.registry === 'string' && d.registry !== '' && !Object.hasOwn(registries, d.registry)) {
+        ctx.addIssue({ code: 'custom', path: ['policies', i, 'destinations', j, 'registry'], message: `unknown registry ${JSON.stringify(d.registry)}` });
+      }
     });
   });
   if (cfg.backend === 'aws' && !cfg.aws) ctx.addIssue({ code: 'custom', path: ['aws'], message: 'backend: aws needs an aws section' });
-});
+}, { when: (payload) => isRecord(payload.value) });
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
 
 /** Config as written (before defaults). */
 export type FerryConfigInput = z.input<typeof configSchema>;

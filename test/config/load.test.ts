@@ -191,6 +191,28 @@ describe('config errors read "<file>: <path>: <problem>"', () => {
   });
 });
 
+describe('config errors, all in one pass', () => {
+  it('cross-field checks are reported next to field errors, in document order', () => {
+    const lines = problems(`
+registries:
+  src: { url: "http://x", foo: 1 }
+policies:
+  - { name: a, source: nope, destinations: [{ registry: zz }], tags: [] }
+  - { name: a, source: src, destinations: [{ registry: src }] }
+worker: { concurrency: 0 }
+`);
+    expect(lines).toEqual([
+      'ferry.yaml: registries.src.foo: unknown key (allowed: url, insecure, kind, auth, limits, webhook) (line 3)',
+      'ferry.yaml: registries.src.url: http:// needs insecure: true (or use https://) (line 3)',
+      'ferry.yaml: policies[0].tags: must have at least 1 item (line 5)',
+      'ferry.yaml: policies[0].source: unknown registry "nope" (configured: src) (line 5)',
+      'ferry.yaml: policies[0].destinations[0].registry: unknown registry "zz" (line 5)',
+      'ferry.yaml: policies[1].name: duplicate policy name "a" (line 6)',
+      'ferry.yaml: worker.concurrency: must be >= 1 (line 7)',
+    ]);
+  });
+});
+
 describe('loadConfig and resolveConfigPath', () => {
   let dir: string;
   beforeAll(async () => { dir = await mkdtemp(join(tmpdir(), 'ferry-config-')); });
