@@ -43,7 +43,15 @@ interface Running {
   settled: boolean;
 }
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+/** Waits for `p` at most `ms`; the timer is cleared either way so it never holds the process open. */
+async function waitAtMost(p: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([p, new Promise<void>((r) => (timer = setTimeout(r, ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
   const { queue, runner, logger } = options;
@@ -131,12 +139,12 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
       wake();
       const inFlight = [...running];
       const all = Promise.all(inFlight.map((r) => r.done));
-      await Promise.race([all, sleep(graceMs)]);
+      await waitAtMost(all, graceMs);
       const late = inFlight.filter((r) => !r.settled);
       for (const r of late) r.controller.abort(new Error('ferry is shutting down'));
       // Aborted runs release their own message (the runner does not count the attempt);
       // whatever does not settle in time is released here, visible again at once.
-      await Promise.race([Promise.all(late.map((r) => r.done)), sleep(3000)]);
+      await waitAtMost(Promise.all(late.map((r) => r.done)), 3000);
       let released = 0;
       for (const r of late) {
         const fields = { jobId: r.received.message.jobId, key: r.received.message.key };
@@ -153,7 +161,7 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
           logger.error({ ...fields, err }, 'could not release job on shutdown');
         }
       }
-      await Promise.race([Promise.all(loops), sleep(1000)]);
+      await waitAtMost(Promise.all(loops), 1000);
       return { finished: inFlight.length - late.length, released };
     },
   };
