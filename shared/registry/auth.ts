@@ -202,9 +202,22 @@ export class Authenticator {
     for (const s of wanted) url.searchParams.append('scope', s);
     const creds = await this.getCredentials();
     const headers: Record<string, string> = { accept: 'application/json' };
-    if (isBasic(creds)) headers.authorization = basicHeader(creds.username, creds.password);
     const started = this.now();
-    const res = await this.transport.request({ method: 'GET', url, headers, ...(signal ? { signal } : {}) });
+    let res;
+    if (creds && 'identityToken' in creds) {
+      // OAuth2 refresh-token grant (what `docker login` stores as identitytoken).
+      const form = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: creds.identityToken, client_id: 'ferry' });
+      if (challenge.params.service) form.set('service', challenge.params.service);
+      if (wanted.size > 0) form.set('scope', [...wanted].join(' '));
+      const tokenUrl = new URL(realm);
+      res = await this.transport.request({
+        method: 'POST', url: tokenUrl, body: form.toString(),
+        headers: { ...headers, 'content-type': 'application/x-www-form-urlencoded' }, ...(signal ? { signal } : {}),
+      });
+    } else {
+      if (isBasic(creds)) headers.authorization = basicHeader(creds.username, creds.password);
+      res = await this.transport.request({ method: 'GET', url, headers, ...(signal ? { signal } : {}) });
+    }
     if (res.status !== 200) {
       const text = await readBounded(res.body, 4096).catch(() => '');
       throw new RegistryError(

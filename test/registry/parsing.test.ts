@@ -133,12 +133,14 @@ describe('docker config lookup', () => {
     expect(lookupDockerConfig({ credHelpers: { 'r.example.com': 'ecr-login' }, auths: { 'r.example.com': { auth } } }, 'r.example.com')).toEqual({ helper: 'ecr-login' });
     expect(lookupDockerConfig({ auths: { 'r.example.com': { username: 'u', password: 'p' } }, credsStore: 'desktop' }, 'r.example.com')).toEqual({ credentials: { username: 'u', password: 'p' } });
     expect(lookupDockerConfig({ credsStore: 'desktop' }, 'r.example.com')).toEqual({ helper: 'desktop' });
+    expect(lookupDockerConfig({ auths: { 'r.example.com': { identitytoken: 'refresh' } } }, 'r.example.com')).toEqual({ credentials: { identityToken: 'refresh' } });
     expect(lookupDockerConfig({ auths: { 'https://index.docker.io/v1/': { auth } } }, 'registry-1.docker.io')).toMatchObject({ credentials: { username: 'robot' } });
   });
 
   it('reads helper output, treating an empty secret as no credentials', () => {
     expect(parseHelperOutput('{"Username":"AWS","Secret":"s"}', 'x')).toEqual({ username: 'AWS', password: 's' });
     expect(parseHelperOutput('{}', 'x')).toBeUndefined();
+    expect(parseHelperOutput('{"Username":"<token>","Secret":"refresh"}', 'x')).toEqual({ identityToken: 'refresh' });
     expect(() => parseHelperOutput('oops', 'x')).toThrow(/docker-credential-x/);
   });
 });

@@ -57,7 +57,7 @@ export function lookupDockerConfig(config: DockerConfigFile, host: string): { he
       if (colon > 0) return { credentials: { username: decoded.slice(0, colon), password: decoded.slice(colon + 1) } };
     }
     if (entry.username !== undefined && entry.password !== undefined) return { credentials: { username: entry.username, password: entry.password } };
-    if (entry.identitytoken) return { credentials: { username: '<token>', password: entry.identitytoken } };
+    if (entry.identitytoken) return { credentials: { identityToken: entry.identitytoken } };
   }
   if (config.credsStore) return { helper: config.credsStore };
   return undefined;
@@ -93,7 +93,8 @@ export function parseHelperOutput(output: string, helper: string): StaticCredent
   }
   if (typeof json.Secret !== 'string' || json.Secret === '') return undefined;
   const username = typeof json.Username === 'string' ? json.Username : '';
-  // Helpers report identity tokens with the username "<token>"; registries take them as a password.
+  // Helpers report identity (refresh) tokens with the username "<token>".
+  if (username === '<token>') return { identityToken: json.Secret };
   return { username, password: json.Secret };
 }
 

@@ -4,7 +4,9 @@
 export type StaticCredentials =
   | { username: string; password: string }
   /** A static bearer token, sent as is. */
-  | { token: string };
+  | { token: string }
+  /** An OAuth2 refresh token (docker config `identitytoken`), exchanged at the token realm. */
+  | { identityToken: string };
 
 export type CredentialProvider = () => Promise<StaticCredentials | undefined>;
 
