@@ -13,7 +13,7 @@ import { emptyStats } from '../shared/replicate/types.js';
 
 const JOBS = Number(process.argv[2] ?? 5000);
 const BATCH = Number(process.argv[3] ?? 100);
-const LOOPS = [1, 4, 16];
+const LOOPS = (process.env.BENCH_LOOPS ?? "1,4,16").split(",").map(Number);
 
 function specs(from: number, count: number): JobSpec[] {
   return Array.from({ length: count }, (_, i) => ({

@@ -2,7 +2,7 @@
 // the admin API and the CLI all enqueue through here.
 import { createHash, randomUUID } from 'node:crypto';
 import { jobKey, type Job, type JobDestination, type JobSource, type Trigger } from './model.js';
-import type { Clock, JobQueue, JobStore } from './ports.js';
+import type { Clock, CreateResult, JobQueue, JobStore } from './ports.js';
 import { systemClock } from './ports.js';
 
 export interface JobSpec {
@@ -56,12 +56,23 @@ export async function enqueue(deps: EnqueueDeps, specs: JobSpec[], trigger: Trig
   const now = (deps.clock ?? systemClock).now();
   const results: Enqueued[] = [];
   const toSend: Job[] = [];
-  for (const spec of specs) {
-    const job = newJob(spec, trigger, now);
-    const { job: stored, created } = await deps.store.create(job);
-    results.push({ job: stored, created });
-    if (created || (stored.id === job.id && stored.status === 'queued')) toSend.push(stored);
-  }
+  const jobs = specs.map((spec) => newJob(spec, trigger, now));
+  const stored = deps.store.createMany
+    ? await deps.store.createMany(jobs)
+    : await createEach(deps.store, jobs);
+  jobs.forEach((job, i) => {
+    const { job: kept, created } = stored[i]!;
+    results.push({ job: kept, created });
+    // A batch naming one job twice sends it once.
+    const resend = !created && kept.id === job.id && kept.status === 'queued' && !toSend.some((j) => j.id === kept.id);
+    if (created || resend) toSend.push(kept);
+  });
   if (toSend.length > 0) await deps.queue.send(toSend.map((j) => ({ jobId: j.id, key: j.key })));
   return results;
+}
+
+async function createEach(store: JobStore, jobs: Job[]): Promise<CreateResult[]> {
+  const out: CreateResult[] = [];
+  for (const job of jobs) out.push(await store.create(job));
+  return out;
 }

@@ -85,6 +85,12 @@ export interface JobStore {
    * queued (not yet running) job returns the queued one (coalescing duplicate deliveries).
    */
   create(job: Job): Promise<CreateResult>;
+  /**
+   * Optional batch form of create, same result as creating each job in order (a later job
+   * may coalesce onto an earlier one of the same batch). Lets an adapter make a whole
+   * webhook or reconcile batch durable in one write; enqueue() uses it when present.
+   */
+  createMany?(jobs: Job[]): Promise<CreateResult[]>;
   get(id: string): Promise<Job | undefined>;
   /**
    * Conditional transition: applies patch only when the job's current status is in

@@ -334,6 +334,25 @@ export function describeBackendContract(name: string, open: () => Promise<Contra
         expect(new Set(results.map((r) => r.job.id)).size).toBe(1);
       }, timeout);
 
+      it('createMany, where offered, equals creating each job in order', async () => {
+        if (!b.store.createMany) return; // optional: enqueue() falls back to create()
+        const existing = job({ reference: 'v0' });
+        await b.store.create(existing);
+        const a = job({ reference: 'v1' });
+        const sameKeyAsA = job({ reference: 'v1', minute: 1 });
+        const c = job({ reference: 'v2' });
+        const results = await b.store.createMany([a, sameKeyAsA, { ...existing, policy: 'other' }, c]);
+        expect(results).toEqual([
+          { job: a, created: true },
+          { job: a, created: false },
+          { job: existing, created: false },
+          { job: c, created: true },
+        ]);
+        expect(await b.store.get(sameKeyAsA.id)).toBeUndefined();
+        expect(await b.store.get(c.id)).toEqual(c);
+        expect(await b.store.createMany([])).toEqual([]);
+      }, timeout);
+
       it('keys are independent: different references do not coalesce', async () => {
         const a = await b.store.create(job({ reference: 'v1' }));
         const c = await b.store.create(job({ reference: 'v2' }));

@@ -52,6 +52,12 @@ const MIGRATIONS: readonly string[] = [
     expires_at INTEGER NOT NULL       -- epoch ms
   );
   `,
+  // 2: coalescing looks up the queued job of a key; with (key, status) alone the planner
+  // preferred the (status, created_at) index and scanned every queued job per create.
+  `
+  DROP INDEX jobs_key_status;
+  CREATE INDEX jobs_key_status_created ON jobs (key, status, created_at, id);
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

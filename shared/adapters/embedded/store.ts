@@ -51,7 +51,7 @@ export function createSqliteStore(db: Database, clock: Clock): JobStore {
 
   const parse = (body: string) => JSON.parse(body) as Job;
 
-  const createTx = db.transaction((job: Job): CreateResult => {
+  const createOne = (job: Job): CreateResult => {
     const same = selectById.get(job.id);
     if (same) return { job: parse(same.body), created: false };
     if (job.status === 'queued') {
@@ -60,7 +60,9 @@ export function createSqliteStore(db: Database, clock: Clock): JobStore {
     }
     insertJob.run(job.id, job.key, job.status, job.policy, job.source.repository, job.destination.repository, job.createdAt, job.expiresAt ?? null, JSON.stringify(job));
     return { job, created: true };
-  });
+  };
+  const createTx = db.transaction(createOne);
+  const createManyTx = db.transaction((jobs: Job[]): CreateResult[] => jobs.map(createOne));
 
   const transitionTx = db.transaction((id: string, from: readonly JobStatus[], patch: Partial<Job> & { status: JobStatus }): Job | undefined => {
     const row = selectById.get(id);
@@ -83,6 +85,10 @@ export function createSqliteStore(db: Database, clock: Clock): JobStore {
   return {
     async create(job) {
       return createTx.immediate(job);
+    },
+
+    async createMany(jobs) {
+      return createManyTx.immediate(jobs);
     },
 
     async get(id) {
