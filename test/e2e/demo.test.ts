@@ -39,8 +39,17 @@ describe('npm start (demo mode)', () => {
   let child: ChildProcess | undefined;
   let dir: string | undefined;
   afterAll(async () => {
-    if (child && child.exitCode === null) child.kill('SIGKILL');
-    if (dir) await rm(dir, { recursive: true, force: true });
+    // On a failed run: Ctrl-C first (the demo stops its registries), then force.
+    if (child && child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGINT');
+      const timer = setTimeout(() => child?.kill('SIGKILL'), 10_000);
+      await once(child, 'exit');
+      clearTimeout(timer);
+    }
+    if (dir) {
+      for (const pid of registryProcesses(dir)) process.kill(pid, 'SIGKILL');
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('prints a push and an inspect command that show the image replicated, and stops everything on Ctrl-C', async () => {

@@ -3,8 +3,8 @@
 // `ferry` bin), and guarantees no ferry process outlives the tests.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { createWriteStream, rmSync, type WriteStream } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { createWriteStream, readdirSync, rmSync, type WriteStream } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 
 export const REPO_ROOT = resolve(import.meta.dirname, '..', '..');
@@ -12,11 +12,32 @@ export const REPO_ROOT = resolve(import.meta.dirname, '..', '..');
 // per process so parallel test files never overwrite each other's build.
 const BUILD_DIR = join(REPO_ROOT, 'node_modules', '.cache', 'ferry-e2e', String(process.pid));
 
+/** Builds left by test processes that died without their exit hook (killed workers). */
+function removeStaleBuilds(): void {
+  const parent = dirname(BUILD_DIR);
+  let entries: string[] = [];
+  try {
+    entries = readdirSync(parent);
+  } catch {
+    return;
+  }
+  for (const entry of entries) {
+    const pid = Number(entry);
+    if (!Number.isInteger(pid) || pid === process.pid) continue;
+    try {
+      process.kill(pid, 0);
+    } catch {
+      rmSync(join(parent, entry), { recursive: true, force: true });
+    }
+  }
+}
+
 let built: Promise<string> | undefined;
 /** Builds the CLI once per test process; returns the path of cli.js. */
 export function builtCli(): Promise<string> {
   built ??= (async () => {
     process.once('exit', () => rmSync(BUILD_DIR, { recursive: true, force: true }));
+    removeStaleBuilds();
     await promisify(execFile)(process.execPath, ['scripts/build.mjs', `--outdir=${BUILD_DIR}`], { cwd: REPO_ROOT, timeout: 120_000 });
     return join(BUILD_DIR, 'cli.js');
   })();
