@@ -2,10 +2,9 @@
 // serve, the Lambda function) only translate transport. It never throws: every outcome,
 // bugs included, becomes a JSON answer, because senders such as Distribution retry
 // non-2xx forever and a stack trace helps nobody on the other end.
-import type { FerryConfig, RegistryConfig } from '../config/schema.js';
-import { PayloadError, type EventParser, type NormalizedEvent, type WebhookRequest } from '../events/types.js';
-import type { EventKind } from '../config/schema.js';
+import type { EventKind, FerryConfig, RegistryConfig } from '../config/schema.js';
 import { parserFor as defaultParserFor } from '../events/parsers.js';
+import { PayloadError, type EventParser, type NormalizedEvent, type ParseResult, type WebhookRequest } from '../events/types.js';
 import { enqueue, jobIdFor, type Enqueued } from '../jobs/enqueue.js';
 import type { Trigger } from '../jobs/model.js';
 import type { Clock, JobQueue, JobStore } from '../jobs/ports.js';
@@ -94,7 +93,7 @@ export function createIngest(deps: IngestDeps): Ingest {
       return error(401, 'unauthorized', auth.reason);
     }
 
-    let parsed;
+    let parsed: ParseResult;
     try {
       parsed = parserFor(registry.kind)(request);
     } catch (e) {

@@ -2,7 +2,7 @@
 // into a real embedded SQLite backend.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Job } from '../../shared/jobs/model.js';
-import { MAX_WEBHOOK_BODY_BYTES } from '../../shared/intake/ingest.js';
+import { createIngest, MAX_WEBHOOK_BODY_BYTES } from '../../shared/intake/ingest.js';
 import { bearer, captured, DIST_SECRET, openHarness, replay, request, type Harness } from './harness.js';
 
 let h: Harness;
@@ -163,5 +163,14 @@ describe('requests that are not accepted', () => {
     expect(res.body).toEqual({ error: 'queue unavailable', detail: expect.any(String) });
     // What does not need the backend still answers normally.
     expect((await replay(h, captured('push-single-arch')[0]!)).status).toBe(200);
+  });
+
+  it('a bug (a parser crashing with a TypeError) is a 500 JSON body without a stack trace, never a throw', async () => {
+    const crashing = createIngest({
+      config: h.config, queue: h.backend.queue, store: h.backend.store, metrics: h.metrics,
+      parserFor: () => () => { throw new TypeError("Cannot read properties of undefined (reading 'x')"); },
+    });
+    const res = await crashing(captured('push-single-arch')[4]!);
+    expect(res).toEqual({ status: 500, body: { error: 'internal error' } });
   });
 });
