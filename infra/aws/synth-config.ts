@@ -4,7 +4,7 @@
 // at synth time resolve to a placeholder: they are secrets in practice, and plaintext
 // secrets are never deployed anyway (bakeConfig strips them).
 import { existsSync, readFileSync } from 'node:fs';
-import { parseConfigText } from '../../shared/config/load.js';
+import { ConfigError, parseConfigText } from '../../shared/config/load.js';
 import type { FerryConfig } from '../../shared/config/schema.js';
 
 export const EXAMPLE_CONFIG_PATH = 'ferry.example.yaml';
@@ -34,6 +34,13 @@ export function loadSynthConfig(path: string, env: Record<string, string | undef
       return `unset-at-synth-${name}`;
     },
   });
-  const config = parseConfigText(readFileSync(path, 'utf8'), path, lenient);
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new ConfigError(path, [{ message: code === 'ENOENT' ? 'file not found (pass --context config=PATH, set FERRY_CONFIG, or create ferry.yaml)' : `cannot read: ${(e as Error).message}` }]);
+  }
+  const config = parseConfigText(text, path, lenient);
   return { path, config, unsetVariables: [...unset] };
 }

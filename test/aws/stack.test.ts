@@ -335,6 +335,10 @@ describe('synth config selection', () => {
     expect(synthConfigPath(undefined, {}, () => false)).toBe(EXAMPLE_CONFIG_PATH);
   });
 
+  it('a missing config file is a config error naming the file, not a stack trace', () => {
+    expect(() => loadSynthConfig(join(tmpdir(), 'no-such-ferry.yaml'), {})).toThrow(/no-such-ferry\.yaml: file not found/);
+  });
+
   it('the example config synthesises without its environment variables (they are placeholders, then stripped)', () => {
     const loaded = loadSynthConfig(EXAMPLE_CONFIG_PATH, {});
     expect(loaded.unsetVariables).toEqual(expect.arrayContaining(['SRC_PASSWORD', 'SRC_HOOK_SECRET']));
