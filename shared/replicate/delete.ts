@@ -1,5 +1,6 @@
 // The delete path (DESIGN section 6.6): make the destination stop serving what the source
 // no longer has, without ever removing something a source tag still points at.
+import { PermanentJobError } from '../jobs/classify.js';
 import type { RegistryClient } from '../registry/client.js';
 import { isUntagUnsupported } from '../registry/manifests.js';
 import { isDigest } from '../oci/grammar.js';
@@ -73,7 +74,7 @@ async function sourceTagPointingAt(options: DeleteOptions, digest: string): Prom
   let seen = 0;
   for await (const tag of source.client.tags(source.repository, { pageSize: 100, ...(signal ? { signal } : {}) })) {
     if (++seen > max) {
-      throw new Error(`source ${source.client.name}/${source.repository} has more than ${max} tags; refusing to delete ${digest} without checking them all`);
+      throw new PermanentJobError(`source ${source.client.name}/${source.repository} has more than ${max} tags; refusing to delete ${digest} without checking them all`);
     }
     const head = await source.client.headManifest(source.repository, tag, signal);
     if (head?.digest === digest) return tag;

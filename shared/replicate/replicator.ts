@@ -1,6 +1,7 @@
 // Runs one job to convergence: resolve the source reference now, then copy it, or take
 // the delete path when it is gone and the policy propagates deletes.
 import type { FerryConfig } from '../config/schema.js';
+import { PermanentJobError } from '../jobs/classify.js';
 import type { Job } from '../jobs/model.js';
 import type { Logger } from '../observability/logger.js';
 import { isTag, referenceProblem, repositoryProblem } from '../oci/grammar.js';
@@ -19,11 +20,8 @@ export interface ReplicatorOptions {
   onProgress?: (job: Job, progress: CopyProgress) => void;
 }
 
-/** A configuration or job problem no retry can fix. */
-export class ReplicationSetupError extends Error {
-  override readonly name = 'ReplicationSetupError';
-  readonly transient = false;
-}
+/** A configuration or job problem no retry can fix (the runner dead-letters it at once). */
+export class ReplicationSetupError extends PermanentJobError {}
 
 export function createReplicator(options: ReplicatorOptions): ReplicateJob {
   const { config, clients, logger } = options;

@@ -2,6 +2,7 @@
 // converge on what the source has now, and a delete never removes what a source tag uses.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configSchema } from '../../shared/config/schema.js';
+import { classifyError } from '../../shared/jobs/classify.js';
 import type { Job } from '../../shared/jobs/model.js';
 import { RegistryClient } from '../../shared/registry/client.js';
 import { RegistryError } from '../../shared/registry/errors.js';
@@ -169,12 +170,15 @@ describe('replicator', () => {
     expect(error).toBeInstanceOf(RegistryError);
     expect(error).toMatchObject({ status: 404, code: 'MANIFEST_UNKNOWN', registry: 'src', repository: 'app/missing', reference: 'v1' });
     expect((error as RegistryError).transient).toBe(false);
+    expect(classifyError(error).error).toMatchObject({ status: 404, code: 'MANIFEST_UNKNOWN', transient: false });
     expect((error as Error).message).toMatch(/manifest unknown at source/);
   });
 
   it('rejects a job whose policy or registry is not configured', async () => {
     const replicate = createReplicator({ config: config(), clients: new Map([['src', source]]) });
-    await expect(replicate(job('nope', 'app/x', 'v1'), {})).rejects.toThrow(/policy "nope" is not configured/);
+    const missingPolicy = await replicate(job('nope', 'app/x', 'v1'), {}).catch((e: unknown) => e);
+    expect((missingPolicy as Error).message).toMatch(/policy "nope" is not configured/);
+    expect(classifyError(missingPolicy).error.transient).toBe(false);
     await expect(replicate(job('mirror', 'app/x', 'v1'), {})).rejects.toThrow(/registry "dst" is not configured/);
   });
 });
