@@ -101,6 +101,8 @@ describe('ferry serve HTTP surface', () => {
     const route = await call('GET', '/nowhere', { token: null });
     expect(route.status).toBe(404);
     expect(route.json()).toMatchObject({ error: 'not found' });
+    const malformed = await call('GET', '/api/jobs/%E0%A4%A');
+    expect(malformed.status).toBe(400);
     const method = await call('DELETE', '/healthz', { token: null });
     expect(method.status).toBe(405);
     expect(method.json()).toMatchObject({ error: 'method not allowed' });

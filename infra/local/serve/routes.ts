@@ -55,6 +55,7 @@ export function createRequestHandler(deps: RouteDeps): (req: IncomingMessage, re
 
   async function webhook(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     if (deps.draining()) {
+      deps.metrics.webhookRequests.inc({ registry: registryLabel(url), status: '503' });
       sendError(res, 503, 'shutting down', 'ferry is draining; retry shortly', { 'retry-after': '5' });
       return;
     }
@@ -63,10 +64,7 @@ export function createRequestHandler(deps: RouteDeps): (req: IncomingMessage, re
       body = await readBody(req, MAX_BODY_BYTES);
     } catch (err) {
       if (err instanceof BodyTooLargeError) {
-        // Label only configured names: attacker-chosen paths must not mint metric series.
-        const name = url.pathname.split('/')[2] ?? '';
-        const registry = Object.hasOwn(deps.config.registries, name) ? name : '(unknown)';
-        deps.metrics.webhookRequests.inc({ registry, status: '413' });
+        deps.metrics.webhookRequests.inc({ registry: registryLabel(url), status: '413' });
         sendError(res, 413, 'payload too large', `webhook bodies are limited to ${MAX_BODY_BYTES} bytes`);
         return;
       }
@@ -80,6 +78,12 @@ export function createRequestHandler(deps: RouteDeps): (req: IncomingMessage, re
       body,
     });
     sendJson(res, result.status, result.body, result.headers);
+  }
+
+  /** Only configured names become labels: attacker-chosen paths must not mint metric series. */
+  function registryLabel(url: URL): string {
+    const name = url.pathname.split('/')[2] ?? '';
+    return Object.hasOwn(deps.config.registries, name) ? name : '(unknown)';
   }
 
   async function healthz(_req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -178,6 +182,7 @@ export function createRequestHandler(deps: RouteDeps): (req: IncomingMessage, re
         }
         if (err instanceof AdminInputError) sendError(res, 400, 'invalid request', err.message);
         else if (err instanceof SyntaxError) sendError(res, 400, 'invalid JSON', err.message);
+        else if (err instanceof URIError) sendError(res, 400, 'invalid request', `malformed percent-encoding in ${url.pathname}`);
         else if (err instanceof BodyTooLargeError) sendError(res, 413, 'payload too large', err.message);
         else {
           logger.error({ err, method, path: url.pathname }, 'request failed');
