@@ -60,7 +60,8 @@ export async function main(argv: string[] = process.argv): Promise<void> {
     await program.parseAsync(argv);
   } catch (error) {
     if (error instanceof CommanderError) {
-      const ok = error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help' || error.exitCode === 0;
+      // --help and --version exit 0; help shown because a command is missing is a usage error.
+      const ok = error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.exitCode === 0;
       process.exit(ok ? EXIT_OK : EXIT_USAGE);
     }
     reportError(error);

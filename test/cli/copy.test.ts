@@ -184,6 +184,15 @@ describe('ferry copy usage errors', () => {
     expect(run.stderr).toContain('127.0.0.1:1');
   });
 
+  it('exits 2 when no command is given, 0 for --version', async () => {
+    const bare = await ferry();
+    expect(bare.code).toBe(2);
+    expect(bare.stderr).toContain('Usage: ferry');
+    const version = await ferry('--version');
+    expect(version.code).toBe(0);
+    expect(version.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
+  });
+
   it('shows help with exit 0', async () => {
     const run = await ferry('copy', '--help');
     expect(run.code).toBe(0);
