@@ -3,7 +3,7 @@
 // Code splitting keeps `ferry --help` small: commands `await import()` their heavy parts
 // (AWS SDK, SQLite, the server), which land in separate chunks loaded only when used.
 import { build } from 'esbuild';
-import { chmodSync, existsSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 
 const pkg = JSON.parse(readFileSync('package.json', 'utf8'));
 // `--outdir=DIR` builds elsewhere (tests build their own copy instead of racing on dist/).
@@ -31,8 +31,7 @@ const undiciAgentOnly = {
     }));
   },
 };
-// Stale chunks from earlier builds would otherwise pile up in dist/.
-for (const stale of [`${outdir}/chunks`]) rmSync(stale, { recursive: true, force: true });
+const buildStarted = Date.now();
 await build({
   entryPoints: { cli: 'infra/local/cli.ts' },
   outdir,
@@ -53,3 +52,10 @@ await build({
 });
 if (!existsSync(`${outdir}/cli.js`)) throw new Error(`build produced no ${outdir}/cli.js`);
 chmodSync(`${outdir}/cli.js`, 0o755);
+// Chunks are content-hashed, so old ones pile up. Remove only those no build has written for
+// ten minutes: a CLI process started from the previous build may still import its chunks lazily.
+const chunkDir = `${outdir}/chunks`;
+for (const name of existsSync(chunkDir) ? readdirSync(chunkDir) : []) {
+  const file = `${chunkDir}/${name}`;
+  if (statSync(file).mtimeMs < buildStarted - 10 * 60_000) rmSync(file, { force: true });
+}
