@@ -160,6 +160,28 @@ describe('listings', () => {
   });
 });
 
+describe('per-registry limits', () => {
+  it('spaces requests to the configured requests per second', async () => {
+    const c = client(registry.url, { limits: { requestsPerSecond: 10 } });
+    const started = Date.now();
+    // One ping plus 24 HEADs: 10 pass in the initial burst, the other 15 at 10/s.
+    await Promise.all(Array.from({ length: 24 }, () => c.headManifest('lib/app', 'v1')));
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1_400);
+  });
+
+  it('keeps at most `concurrency` requests in flight', async () => {
+    proxy.reset();
+    proxy.inject({ match: { method: 'HEAD', path: '/manifests/' }, fault: { kind: 'delay', ms: 300 }, times: Infinity });
+    const c = client(proxy.url, { limits: { concurrency: 2 } });
+    await c.ping();
+    const started = Date.now();
+    await Promise.all(Array.from({ length: 6 }, () => c.headManifest('lib/app', 'v1')));
+    // Six 300 ms answers two at a time: three rounds.
+    expect(Date.now() - started).toBeGreaterThanOrEqual(850);
+    proxy.reset();
+  });
+});
+
 describe('network failures', () => {
   it('a refused connection is a transient NETWORK error naming the registry', async () => {
     const port = await closedPort();
