@@ -22,7 +22,7 @@ let cli: string;
 
 function ferry(...args: string[]): Promise<Run> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [cli, ...args], { timeout: 120_000, env: { ...process.env, FERRY_DEBUG: '', HOME: buildDir } }, (error, stdout, stderr) => {
+    execFile(process.execPath, [cli, ...args], { timeout: 120_000, env: { ...process.env, FERRY_DEBUG: '', HOME: buildDir, DOCKER_CONFIG: '' } }, (error, stdout, stderr) => {
       const code = error ? (typeof error.code === 'number' ? error.code : null) : 0;
       resolve({ code, stdout, stderr });
     });
