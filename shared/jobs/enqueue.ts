@@ -60,12 +60,16 @@ export async function enqueue(deps: EnqueueDeps, specs: JobSpec[], trigger: Trig
   const stored = deps.store.createMany
     ? await deps.store.createMany(jobs)
     : await createEach(deps.store, jobs);
+  const sending = new Set<string>();
   jobs.forEach((job, i) => {
     const { job: kept, created } = stored[i]!;
     results.push({ job: kept, created });
+    const resend = !created && kept.id === job.id && kept.status === 'queued';
     // A batch naming one job twice sends it once.
-    const resend = !created && kept.id === job.id && kept.status === 'queued' && !toSend.some((j) => j.id === kept.id);
-    if (created || resend) toSend.push(kept);
+    if ((created || resend) && !sending.has(kept.id)) {
+      sending.add(kept.id);
+      toSend.push(kept);
+    }
   });
   if (toSend.length > 0) await deps.queue.send(toSend.map((j) => ({ jobId: j.id, key: j.key })));
   return results;
