@@ -53,6 +53,21 @@ describe('dead letters and replay', () => {
     expect(again.stderr).toContain(`not in the dead-letter queue: ${dead.jobId}`);
   });
 
+  it('replays by repository through the admin API', async () => {
+    process.kill(s.dst.pid!, 'SIGKILL');
+    const image = await pushRandomImage(`${s.src.host}/team/api:v1`);
+    const dead = await eventually('the job in GET /api/dlq', async () => {
+      const r = await s.api<{ dead: DeadLetterView[] }>('GET', '/api/dlq');
+      return r.body.dead.find((d) => d.job?.source.repository === 'team/api' && d.job.status === 'dead');
+    }, 90_000, 500);
+    await s.dst.restart();
+    const r = await s.api<{ replayed: string[] }>('POST', '/api/dlq/replay', { repository: 'team/api' });
+    expect(r.status).toBe(200);
+    expect(r.body.replayed).toEqual([dead.jobId]);
+    await arrives(`${s.dst.host}/team/api:v1`, image.bytes, 60_000);
+    expect((await s.api<{ dead: DeadLetterView[] }>('GET', '/api/dlq')).body.dead).toEqual([]);
+  });
+
   it('answers usage errors with exit 2 and unknown jobs with exit 1', async () => {
     const usage = await s.cli(['dlq', 'replay']);
     expect(usage.code).toBe(2);
