@@ -208,7 +208,7 @@ async function uploadChunks(
   const verifier = new DigestVerifier(blob.digest, blob.size, options.origin ?? { registry: session.registry, repository });
   let offset = 0;
   let current = location;
-  for await (const chunk of chunked(source, chunkSize)) {
+  for await (const chunk of chunked(source, chunkSize, { reuse: true })) {
     verifier.update(chunk);
     // The last chunk is checked before it is sent: a bad blob never reaches its full size.
     if (offset + chunk.length === blob.size) verifier.check();
@@ -219,25 +219,29 @@ async function uploadChunks(
   return current;
 }
 
-/** Re-slices a stream into buffers of `size` bytes (the last may be shorter). */
-export async function* chunked(source: AsyncIterable<Buffer | string>, size: number): AsyncGenerator<Buffer> {
-  let parts: Buffer[] = [];
+/**
+ * Re-slices a stream into buffers of `size` bytes (the last may be shorter). With `reuse`,
+ * every chunk is a view of one buffer, valid only until the next one is pulled: a chunked
+ * upload then holds a single chunk's worth of memory per blob.
+ */
+export async function* chunked(source: AsyncIterable<Buffer | string>, size: number, options: { reuse?: boolean } = {}): AsyncGenerator<Buffer> {
+  let buffer = Buffer.allocUnsafe(size);
   let length = 0;
   for await (const piece of source) {
     let buf = typeof piece === 'string' ? Buffer.from(piece) : piece;
     while (buf.length > 0) {
       const take = Math.min(size - length, buf.length);
-      parts.push(buf.subarray(0, take));
+      buf.copy(buffer, length, 0, take);
       length += take;
       buf = buf.subarray(take);
       if (length === size) {
-        yield Buffer.concat(parts, length);
-        parts = [];
+        yield buffer;
+        if (!options.reuse) buffer = Buffer.allocUnsafe(size);
         length = 0;
       }
     }
   }
-  if (length > 0) yield Buffer.concat(parts, length);
+  if (length > 0) yield buffer.subarray(0, length);
 }
 
 /** PATCHes one chunk; after a failure asks the registry how much arrived and sends only the rest. */

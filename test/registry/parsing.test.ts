@@ -190,6 +190,17 @@ describe('streaming verification', () => {
     expect(sizes).toEqual([16_384, 16_384, 16_384, 16_384, 16_384, 16_384, 1_696]);
     expect(Buffer.concat(parts).equals(data)).toBe(true);
   });
+
+  it('can hand out every chunk in one reused buffer, consumed before the next is pulled', async () => {
+    const copies: Buffer[] = [];
+    const seen = new Set<ArrayBuffer | SharedArrayBuffer>();
+    for await (const c of chunked(Readable.from([data.subarray(0, 30_000), data.subarray(30_000)]), 16_384, { reuse: true })) {
+      copies.push(Buffer.from(c));
+      seen.add(c.buffer);
+    }
+    expect(Buffer.concat(copies).equals(data)).toBe(true);
+    expect(seen.size).toBe(1);
+  });
 });
 
 describe('token bucket', () => {
