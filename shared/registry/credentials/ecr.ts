@@ -1,6 +1,6 @@
 // Amazon ECR: GetAuthorizationToken yields a base64 "AWS:<password>" valid for 12 hours;
 // cached until shortly before it expires.
-import { ECRClient, GetAuthorizationTokenCommand } from '@aws-sdk/client-ecr';
+import type { ECRClient } from '@aws-sdk/client-ecr';
 import type { CredentialProvider, StaticCredentials } from './types.js';
 
 export interface EcrCredentialsOptions {
@@ -13,12 +13,15 @@ export interface EcrCredentialsOptions {
 const REFRESH_MARGIN_MS = 5 * 60_000;
 
 export function ecrCredentials(options: EcrCredentialsOptions): CredentialProvider {
-  const client = options.client ?? new ECRClient({ region: options.region });
+  let client = options.client;
   const now = options.now ?? Date.now;
   let cached: { credentials: StaticCredentials; expiresAt: number } | undefined;
   return async () => {
     if (cached && cached.expiresAt - REFRESH_MARGIN_MS > now()) return cached.credentials;
-    const out = await client.send(new GetAuthorizationTokenCommand({}));
+    // Loaded on first use: most configurations have no ECR registry and should not pay for the SDK.
+    const sdk = await import('@aws-sdk/client-ecr');
+    client ??= new sdk.ECRClient({ region: options.region });
+    const out = await client.send(new sdk.GetAuthorizationTokenCommand({}));
     const data = out.authorizationData?.[0];
     if (!data?.authorizationToken) throw new Error(`ECR GetAuthorizationToken in ${options.region} returned no token`);
     const decoded = Buffer.from(data.authorizationToken, 'base64').toString('utf8');
