@@ -119,6 +119,16 @@ class CopyRun {
     this.registryKey = options.destination.client.url;
   }
 
+  private lastByteReport = 0;
+
+  /** Byte progress inside large blobs, at most a few times a second. */
+  private reportBytes(): void {
+    const now = Date.now();
+    if (now - this.lastByteReport < 200) return;
+    this.lastByteReport = now;
+    this.report();
+  }
+
   report(): void {
     this.options.onProgress?.({ bytes: this.stats.bytes, blobs: { done: this.blobsDone, total: this.blobsTotal }, manifests: this.stats.manifests });
   }
@@ -240,6 +250,7 @@ class CopyRun {
         onBytes: (n) => {
           sent += n;
           this.stats.bytes += n;
+          this.reportBytes();
         },
       });
     } catch (e) {
