@@ -145,18 +145,24 @@ export async function reconcilePolicy(options: ReconcileOptions): Promise<Reconc
     ...(options.pageSize !== undefined ? { pageSize: options.pageSize } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
   });
-  for await (const event of walk) {
-    countEvent(counts, event);
-    if (event.type === 'issue' && errors.length < MAX_REPORTED_ISSUES) errors.push(event.issue);
-    if (event.type === 'finding') {
-      const item = planItem(event.finding, policy.source);
-      if (item) {
-        items?.push(item);
-        if (!dryRun) batch.push(jobSpec(policy.name, item));
-        if (batch.length >= batchSize) await flush();
+  try {
+    for await (const event of walk) {
+      countEvent(counts, event);
+      if (event.type === 'issue' && errors.length < MAX_REPORTED_ISSUES) errors.push(event.issue);
+      if (event.type === 'finding') {
+        const item = planItem(event.finding, policy.source);
+        if (item) {
+          items?.push(item);
+          if (!dryRun) batch.push(jobSpec(policy.name, item));
+          if (batch.length >= batchSize) await flush();
+        }
       }
+      if (event.type !== 'tag') options.onProgress?.(progress());
     }
-    if (event.type !== 'tag') options.onProgress?.(progress());
+  } catch (err) {
+    // Stopped by its deadline (a Lambda invocation): keep the work already found.
+    if (options.signal?.aborted) await flush().catch(() => {});
+    throw err;
   }
   await flush();
   options.onProgress?.(progress());

@@ -192,5 +192,6 @@ describe('ferry sync and ferry verify', () => {
     expect(unknown.stderr).toContain('no policy named "nope" (configured: shop)');
     expect((await cli(['verify', '--policy', 'nope'])).code).toBe(2);
     expect((await cli(['sync', '--concurrency', '0'])).code).toBe(2);
+    expect((await cli(['sync', '--dry-run', '--wait'])).code).toBe(2);
   });
 });

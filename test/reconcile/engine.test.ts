@@ -251,11 +251,13 @@ describe('listings are paged and streamed', () => {
     }
   });
 
+  const pagedConfig = () => reconcileConfig({
+    src: proxy.url, dst: dst.url,
+    policies: [{ name: 'paged', source: 'src', repositories: ['paged/**'], destinations: [{ registry: 'dst' }] }],
+  });
+
   it('pages the catalog and tags/list with n= and Link, and compares every tag', async () => {
-    const config = reconcileConfig({
-      src: proxy.url, dst: dst.url,
-      policies: [{ name: 'paged', source: 'src', repositories: ['paged/**'], destinations: [{ registry: 'dst' }] }],
-    });
+    const config = pagedConfig();
     const progress: number[] = [];
     const result = await reconcilePolicy({ config, clients: clients(config), policy: 'paged', dryRun: true, pageSize: 10, concurrency: 3, onProgress: (p) => progress.push(p.tags) });
     expect(result).toMatchObject({ repositories: 12, tags: 25 + 11, copy: 36, errorCount: 0 });
@@ -266,6 +268,20 @@ describe('listings are paged and streamed', () => {
     // Progress is reported as the walk goes, not only at the end.
     expect(progress.length).toBeGreaterThan(2);
     expect(progress.at(-1)).toBe(36);
+  });
+
+  it('stopped by its signal (a deadline), it still enqueues the jobs it found, then rejects', async () => {
+    const config = pagedConfig();
+    const backend = newBackend();
+    const controller = new AbortController();
+    const run = reconcilePolicy({
+      config, clients: clients(config), policy: 'paged', deps: backend, pageSize: 10, concurrency: 2, batchSize: 1000, signal: controller.signal,
+      onProgress: (p) => { if (p.copy >= 5) controller.abort(new Error('deadline reached')); },
+    });
+    await expect(run).rejects.toThrow('deadline reached');
+    const jobs = (await backend.store.list({})).jobs;
+    expect(jobs.length).toBeGreaterThanOrEqual(5);
+    expect(jobs.length).toBeLessThan(36);
   });
 });
 

@@ -108,6 +108,7 @@ function jobRef(job: Job): { source: string; destination: string } {
 
 async function syncCommand(opts: SyncCommandOptions): Promise<void> {
   const concurrency = parseConcurrency(opts.concurrency);
+  if (opts.dryRun && opts.wait) throw new CliError('--dry-run and --wait cannot be combined (a dry run enqueues nothing to wait for)', EXIT_USAGE);
   const [{ loadCliConfig }, reconcile, sync] = await Promise.all([
     import('../cli/config.js'),
     import('../../../shared/reconcile/reconcile.js'),
