@@ -69,6 +69,19 @@ export interface Job {
   replays?: Array<{ at: string; by: string }>;
   /** Epoch seconds after which a terminal record may be removed (TTL). */
   expiresAt?: number;
+  /** Chunked uploads an interrupted attempt left open: the next attempt resumes them. */
+  uploads?: UploadSession[];
+}
+
+/** An upload session at a destination registry and how many bytes of the blob it holds. */
+export interface UploadSession {
+  /** Config name of the destination registry. */
+  destinationRegistry: string;
+  repository: string;
+  digest: string;
+  /** The session URL (absolute) to GET for its offset and to PATCH/PUT next. */
+  location: string;
+  offset: number;
 }
 
 /** What travels on the queue: small, so a batch of ten fits SQS limits easily. */

@@ -2,11 +2,11 @@
 // registry's origin), cross-repository mount, and uploads: one streamed monolithic PUT, or
 // chunked PATCHes that resume from the registry's offset after an interruption. Bytes are
 // verified against the digest as they pass; bad bytes never complete an upload.
-import { PassThrough, pipeline, type Readable } from 'node:stream';
+import { PassThrough, pipeline, Readable, Transform } from 'node:stream';
 import { repositoryScope } from './auth.js';
 import type { BandwidthLimiter } from './bandwidth.js';
 import { DigestVerifier, verifyingStream } from './digest.js';
-import { RegistryError } from './errors.js';
+import { DigestMismatchError, RegistryError, type RegistryErrorContext } from './errors.js';
 import type { RegistrySession } from './session.js';
 import type { TransportResponse } from './transport.js';
 
@@ -18,16 +18,24 @@ export interface BlobDescriptor {
 export interface UploadOptions {
   /** Blobs larger than this go up in chunks (default 64 MiB). */
   chunkThreshold?: number;
-  /** Chunk size for chunked uploads (default 16 MiB); each chunk is buffered once. */
+  /** Bytes per PATCH in chunked uploads (default 16 MiB); streamed, never buffered. */
   chunkSize?: number;
-  /** How many times one chunk may be resumed after a failure (default 3). */
+  /** How many times chunks may be resumed from the registry's offset after failures (default 3; needs `reopen`). */
   maxResumes?: number;
+  /** Continue an upload session of an earlier attempt: `source` then starts at `resume.offset`. */
+  resume?: UploadCheckpoint;
+  /** Opens the blob again from a byte offset, to resend a chunk lost with a failed request. */
+  reopen?: (offset: number) => Promise<Readable>;
+  /** Called after every chunk the registry acknowledged (record it to resume in a later attempt). */
+  onCheckpoint?: (checkpoint: UploadCheckpoint) => void | Promise<void>;
+  /** Stop between chunks (UploadStoppedError, session kept); `signal` instead cuts at once. */
+  stop?: AbortSignal;
   /** An upload session already opened (e.g. by a mount request answered 202). */
   location?: string;
   signal?: AbortSignal;
   /** Where the bytes come from, named in a DigestMismatchError (default: the destination). */
   origin?: { registry: string; repository: string };
-  /** Called with each chunk's byte count as it leaves for the destination. */
+  /** Called with byte counts as they reach the destination (chunked: per acknowledged chunk). */
   onBytes?: (bytes: number) => void;
 }
 
@@ -70,20 +78,22 @@ function isRedirect(status: number): boolean {
 }
 
 /**
- * Streams a blob. Redirects are followed here, and the Authorization header goes only to
+ * Streams a blob (from byte `offset` on, with a Range request). `size` is the whole blob's. Redirects are followed here, and the Authorization header goes only to
  * the registry's own origin. Stream failures surface as RegistryErrors of this registry.
  */
 export async function openBlob(
   session: RegistrySession, repository: string, digest: string,
-  options: { signal?: AbortSignal; throttle?: BandwidthLimiter } = {},
+  options: { signal?: AbortSignal; throttle?: BandwidthLimiter; offset?: number } = {},
 ): Promise<{ stream: Readable; size: number | undefined }> {
   const context = { repository, reference: digest };
+  const offset = options.offset ?? 0;
+  const range = offset > 0 ? { headers: { range: `bytes=${offset}-` } } : {};
   let url = session.resolve(blobPath(repository, digest));
   let res: TransportResponse | undefined;
   for (let hop = 0; ; hop++) {
     res = session.sameOrigin(url)
-      ? await session.request({ method: 'GET', url, scopes: [repositoryScope(repository, ['pull'])], context, lane: 'download', ...signalOpt(options.signal) })
-      : await session.transport.request({ method: 'GET', url, context, lane: 'download', ...signalOpt(options.signal) });
+      ? await session.request({ method: 'GET', url, ...range, scopes: [repositoryScope(repository, ['pull'])], context, lane: 'download', ...signalOpt(options.signal) })
+      : await session.transport.request({ method: 'GET', url, ...range, context, lane: 'download', ...signalOpt(options.signal) });
     if (!isRedirect(res.status)) break;
     const location = res.header('location');
     await res.body.dump().catch(() => undefined);
@@ -94,7 +104,8 @@ export async function openBlob(
     }
     url = new URL(location, url);
   }
-  if (res.status !== 200) {
+  const partial = offset > 0 && res.status === 206;
+  if (res.status !== 200 && !partial) {
     if (res.status === 404) {
       await res.body.dump().catch(() => undefined);
       throw session.error(`blob ${repository}@${digest} not found at registry ${session.registry}`, { ...context, status: 404, code: 'BLOB_UNKNOWN' });
@@ -110,8 +121,27 @@ export async function openBlob(
   out.on('close', () => {
     if (!body.destroyed) body.destroy();
   });
-  body.pipe(out);
-  return { stream: out, size: Number.isFinite(length) ? length : undefined };
+  // A registry that ignored the Range header sent the whole blob: drop the bytes before `offset`.
+  if (offset > 0 && !partial) body.pipe(skipBytes(offset)).pipe(out);
+  else body.pipe(out);
+  const size = Number.isFinite(length) ? (partial ? offset + length : length) : undefined;
+  return { stream: out, size };
+}
+
+function skipBytes(count: number): Transform {
+  let left = count;
+  return new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      if (left >= chunk.length) {
+        left -= chunk.length;
+        callback();
+        return;
+      }
+      const rest = chunk.subarray(left);
+      left = 0;
+      callback(null, rest);
+    },
+  });
 }
 
 export type MountResult = { mounted: true } | { mounted: false; location: string };
@@ -158,18 +188,40 @@ export async function cancelUpload(session: RegistrySession, repository: string,
   }
 }
 
+/** Where a chunked upload stands: the registry holds bytes [0, offset) of the blob in this session. */
+export interface UploadCheckpoint {
+  location: string;
+  offset: number;
+}
+
 /**
- * Uploads `source` (exactly `blob.size` bytes hashing to `blob.digest`). Small blobs: one
- * streamed PUT whose last chunk is held until the digest checks out. Large blobs: chunks of
- * `chunkSize`, each PATCH resumable from the registry's reported offset, and the closing
- * PUT only after the whole stream verified.
+ * A chunked upload stopped between two chunks because `options.stop` fired (shutdown or
+ * deadline). The session is kept, so a later attempt can resume from `checkpoint`.
+ */
+export class UploadStoppedError extends RegistryError {
+  constructor(message: string, ctx: RegistryErrorContext, readonly checkpoint: UploadCheckpoint) {
+    super(message, { ...ctx, code: 'INTERRUPTED' });
+  }
+
+  override get transient(): boolean {
+    return true;
+  }
+}
+
+/**
+ * Uploads `source` (exactly `blob.size` bytes hashing to `blob.digest`; with `resume`, the
+ * bytes from `resume.offset` on). Small blobs: one streamed PUT whose last chunk is held until
+ * the digest checks out. Large blobs (or a resume): PATCHes of `chunkSize` bytes, each body a
+ * bounded slice of the source stream (nothing buffered), and the closing PUT only after the
+ * whole stream verified.
  */
 export async function uploadBlob(session: RegistrySession, repository: string, blob: BlobDescriptor, source: Readable, options: UploadOptions = {}): Promise<void> {
   const threshold = options.chunkThreshold ?? DEFAULT_CHUNK_THRESHOLD;
-  let location = options.location ?? (await startUpload(session, repository, options.signal));
+  let location = options.resume?.location ?? options.location ?? (await startUpload(session, repository, options.signal));
+  const state: ChunkState = { source, checkpointed: false };
   try {
-    if (blob.size > threshold) {
-      location = await uploadChunks(session, repository, blob, source, location, options);
+    if (options.resume || blob.size > threshold) {
+      location = await uploadChunks(session, repository, blob, location, options, state);
       await finishUpload(session, repository, blob, location, undefined, options);
     } else {
       const verifier = new DigestVerifier(blob.digest, blob.size, options.origin ?? { registry: session.registry, repository });
@@ -179,7 +231,11 @@ export async function uploadBlob(session: RegistrySession, repository: string, b
     }
   } catch (e) {
     source.destroy();
-    await cancelUpload(session, repository, location);
+    state.source.destroy();
+    // A stopped or transiently failed upload whose progress was recorded stays open for the
+    // next attempt (registries garbage-collect sessions nobody comes back for).
+    const keep = e instanceof UploadStoppedError || (state.checkpointed && e instanceof RegistryError && e.transient && !isSessionLost(e));
+    if (!keep) await cancelUpload(session, repository, location);
     throw e;
   }
 }
@@ -201,28 +257,152 @@ async function finishUpload(
   await res.body.dump();
 }
 
+interface ChunkState {
+  /** The stream currently read (a reopened one after a resume); destroyed on failure. */
+  source: Readable;
+  /** A checkpoint was handed to `onCheckpoint`: keep the session on a transient failure. */
+  checkpointed: boolean;
+}
+
 async function uploadChunks(
-  session: RegistrySession, repository: string, blob: BlobDescriptor, source: Readable, location: string, options: UploadOptions,
+  session: RegistrySession, repository: string, blob: BlobDescriptor, location: string, options: UploadOptions, state: ChunkState,
 ): Promise<string> {
   const chunkSize = options.chunkSize ?? DEFAULT_CHUNK_SIZE;
-  const verifier = new DigestVerifier(blob.digest, blob.size, options.origin ?? { registry: session.registry, repository });
-  let offset = 0;
+  const maxResumes = options.maxResumes ?? 3;
+  const origin = options.origin ?? { registry: session.registry, repository };
+  // A resumed upload never saw the first bytes, so it cannot hash them: the registry checks
+  // the digest when the upload is completed (Distribution answers DIGEST_INVALID).
+  let verifier: DigestVerifier | undefined = options.resume ? undefined : new DigestVerifier(blob.digest, blob.size, origin);
+  let reader = new ByteReader(state.source);
+  let offset = options.resume?.offset ?? 0;
   let current = location;
-  for await (const chunk of chunked(source, chunkSize, { reuse: true })) {
-    verifier.update(chunk);
-    // The last chunk is checked before it is sent: a bad blob never reaches its full size.
-    if (offset + chunk.length === blob.size) verifier.check();
-    current = await sendChunk(session, repository, blob.digest, current, chunk, offset, options);
-    offset += chunk.length;
+  let resumes = 0;
+  while (offset < blob.size) {
+    if (options.stop?.aborted) {
+      throw new UploadStoppedError(`upload of blob ${blob.digest} to ${repository} at registry ${session.registry} stopped at byte ${offset} of ${blob.size}`, {
+        registry: session.registry, repository, reference: blob.digest, cause: options.stop.reason,
+      }, { location: current, offset });
+    }
+    const end = Math.min(offset + chunkSize, blob.size);
+    const rewind = verifier?.copy();
+    try {
+      current = await sendChunk(session, repository, blob, current, reader, offset, end, verifier, origin, options.signal);
+    } catch (e) {
+      if (!(e instanceof RegistryError) || !e.transient || isSessionLost(e) || options.signal?.aborted || !options.reopen || resumes >= maxResumes) throw e;
+      resumes += 1;
+      let status: UploadCheckpoint;
+      try {
+        status = await uploadStatus(session, repository, blob.digest, current, options.signal);
+      } catch (statusError) {
+        throw isSessionLost(statusError) ? sessionLost(session, repository, blob.digest, e, statusError) : e;
+      }
+      if (status.offset < offset || status.offset > end) {
+        throw session.error(`upload of blob ${blob.digest} to ${repository}: registry reports offset ${status.offset}, outside the chunk ${offset}-${end - 1} being resumed`, {
+          repository, reference: blob.digest, code: 'BLOB_UPLOAD_INVALID', cause: e,
+        });
+      }
+      // The chunk's bytes are gone with the failed request: read them again from the chunk
+      // start (hashing what the registry already holds without sending it).
+      state.source.destroy();
+      state.source = await options.reopen(offset);
+      reader = new ByteReader(state.source);
+      verifier = rewind;
+      await reader.skip(status.offset - offset, verifier);
+      options.onBytes?.(status.offset - offset);
+      offset = status.offset;
+      current = status.location;
+      continue;
+    }
+    options.onBytes?.(end - offset);
+    offset = end;
+    if (options.onCheckpoint) {
+      await options.onCheckpoint({ location: current, offset });
+      state.checkpointed = true;
+    }
   }
-  verifier.check();
+  verifier?.check();
   return current;
 }
 
 /**
+ * PATCHes bytes [start, end) read straight from the source as the request body. The last
+ * chunk of a blob is checked before its final bytes leave: a bad blob never reaches its size.
+ */
+async function sendChunk(
+  session: RegistrySession, repository: string, blob: BlobDescriptor, location: string, reader: ByteReader,
+  start: number, end: number, verifier: DigestVerifier | undefined, origin: { registry: string; repository: string }, signal: AbortSignal | undefined,
+): Promise<string> {
+  const length = end - start;
+  async function* body(): AsyncGenerator<Buffer> {
+    let sent = 0;
+    for await (const piece of reader.take(length)) {
+      verifier?.update(piece);
+      if (verifier && verifier.bytes === blob.size) verifier.check();
+      sent += piece.length;
+      yield piece;
+    }
+    if (sent < length) {
+      throw new DigestMismatchError(`blob ${blob.digest} from ${origin.registry}/${origin.repository} ended after ${start + sent} of ${blob.size} bytes`, {
+        ...origin, reference: blob.digest, code: 'DIGEST_MISMATCH',
+      });
+    }
+  }
+  const res = await session.request({
+    method: 'PATCH', url: location,
+    headers: {
+      'content-type': 'application/octet-stream',
+      'content-range': `${start}-${end - 1}`,
+      'content-length': String(length),
+    },
+    body: Readable.from(body(), { objectMode: false }), retry: false,
+    scopes: [repositoryScope(repository, ['pull', 'push'])], context: { repository, reference: blob.digest }, ...signalOpt(signal),
+  });
+  if (res.status !== 202 && res.status !== 204) {
+    return session.fail(res, { method: 'PATCH', repository, reference: blob.digest }, `upload chunk ${start}-${end - 1} of blob ${blob.digest} to ${repository}`);
+  }
+  await res.body.dump();
+  const next = res.header('location');
+  return next ? session.resolve(next).href : location;
+}
+
+/** Pulls exact byte counts off a stream; what a chunk did not need waits for the next one. */
+class ByteReader {
+  private readonly iterator: AsyncIterator<Buffer | string>;
+  private rest: Buffer | undefined;
+
+  constructor(source: Readable) {
+    this.iterator = source[Symbol.asyncIterator]();
+  }
+
+  /** Yields the next `count` bytes (fewer only when the stream ends). */
+  async *take(count: number): AsyncGenerator<Buffer> {
+    let left = count;
+    while (left > 0) {
+      let piece = this.rest;
+      this.rest = undefined;
+      if (!piece) {
+        const next = await this.iterator.next();
+        if (next.done) return;
+        piece = typeof next.value === 'string' ? Buffer.from(next.value) : next.value;
+      }
+      if (piece.length > left) {
+        this.rest = piece.subarray(left);
+        piece = piece.subarray(0, left);
+      }
+      left -= piece.length;
+      yield piece;
+    }
+  }
+
+  /** Reads and hashes `count` bytes without sending them (the registry already has them). */
+  async skip(count: number, verifier: DigestVerifier | undefined): Promise<void> {
+    for await (const piece of this.take(count)) verifier?.update(piece);
+  }
+}
+
+/**
  * Re-slices a stream into buffers of `size` bytes (the last may be shorter). With `reuse`,
- * every chunk is a view of one buffer, valid only until the next one is pulled: a chunked
- * upload then holds a single chunk's worth of memory per blob.
+ * every chunk is a view of one buffer, valid only until the next one is pulled.
  */
 export async function* chunked(source: AsyncIterable<Buffer | string>, size: number, options: { reuse?: boolean } = {}): AsyncGenerator<Buffer> {
   let buffer = Buffer.allocUnsafe(size);
@@ -242,56 +422,6 @@ export async function* chunked(source: AsyncIterable<Buffer | string>, size: num
     }
   }
   if (length > 0) yield buffer.subarray(0, length);
-}
-
-/** PATCHes one chunk; after a failure asks the registry how much arrived and sends only the rest. */
-async function sendChunk(
-  session: RegistrySession, repository: string, digest: string, location: string, chunk: Buffer, start: number, options: UploadOptions,
-): Promise<string> {
-  const maxResumes = options.maxResumes ?? 3;
-  const end = start + chunk.length;
-  let sent = start;
-  let current = location;
-  let interruption: RegistryError | undefined;
-  for (let resume = 0; ; resume++) {
-    const part = chunk.subarray(sent - start);
-    try {
-      const res = await session.request({
-        method: 'PATCH', url: current,
-        headers: {
-          'content-type': 'application/octet-stream',
-          'content-range': `${sent}-${end - 1}`,
-          'content-length': String(part.length),
-        },
-        body: part, retry: false,
-        scopes: [repositoryScope(repository, ['pull', 'push'])], context: { repository, reference: digest }, ...signalOpt(options.signal),
-      });
-      if (res.status !== 202 && res.status !== 204) {
-        return await session.fail(res, { method: 'PATCH', repository, reference: digest }, `upload chunk ${sent}-${end - 1} of blob ${digest} to ${repository}`);
-      }
-      await res.body.dump();
-      options.onBytes?.(part.length);
-      return res.header('location') ? session.resolve(res.header('location')!).href : current;
-    } catch (e) {
-      if (interruption && isSessionLost(e)) throw sessionLost(session, repository, digest, interruption, e);
-      if (!(e instanceof RegistryError) || !e.transient || resume >= maxResumes || options.signal?.aborted) throw e;
-      interruption = e;
-      let status: { offset: number; location: string };
-      try {
-        status = await uploadStatus(session, repository, digest, current, options.signal);
-      } catch (statusError) {
-        throw isSessionLost(statusError) ? sessionLost(session, repository, digest, e, statusError) : e;
-      }
-      if (status.offset < start || status.offset > end) {
-        throw session.error(`upload of blob ${digest} to ${repository}: registry reports offset ${status.offset}, outside the chunk ${start}-${end - 1} being resumed`, {
-          repository, reference: digest, code: 'BLOB_UPLOAD_INVALID', cause: e,
-        });
-      }
-      sent = status.offset;
-      current = status.location;
-      if (sent === end) return current;
-    }
-  }
 }
 
 function isSessionLost(e: unknown): boolean {

@@ -3,7 +3,7 @@
 import type { Readable } from 'node:stream';
 import type { BandwidthLimiter } from './bandwidth.js';
 import {
-  cancelUpload, headBlob, mountBlob, openBlob, uploadBlob, type BlobDescriptor, type MountResult, type UploadOptions,
+  cancelUpload, headBlob, mountBlob, openBlob, uploadBlob, uploadStatus, type BlobDescriptor, type MountResult, type UploadCheckpoint, type UploadOptions,
 } from './blobs.js';
 import type { Credentials } from './credentials/types.js';
 import { listCatalog, listTags, type ListOptions } from './listing.js';
@@ -82,13 +82,20 @@ export class RegistryClient {
     return headBlob(this.session, repository, digest, signal);
   }
 
-  /** Streams a blob (throttled by the shared limiter). */
-  openBlob(repository: string, digest: string, signal?: AbortSignal): Promise<{ stream: Readable; size: number | undefined }> {
-    return openBlob(this.session, repository, digest, { ...(signal ? { signal } : {}), ...(this.throttle ? { throttle: this.throttle } : {}) });
+  /** Streams a blob (throttled by the shared limiter), from byte `offset` on when given. */
+  openBlob(repository: string, digest: string, signal?: AbortSignal, offset?: number): Promise<{ stream: Readable; size: number | undefined }> {
+    return openBlob(this.session, repository, digest, {
+      ...(signal ? { signal } : {}), ...(this.throttle ? { throttle: this.throttle } : {}), ...(offset ? { offset } : {}),
+    });
   }
 
   mountBlob(repository: string, digest: string, from: string, signal?: AbortSignal): Promise<MountResult> {
     return mountBlob(this.session, repository, digest, from, signal);
+  }
+
+  /** How many bytes an upload session holds (its Range); 404 BLOB_UPLOAD_UNKNOWN when the registry dropped it. */
+  uploadStatus(repository: string, digest: string, location: string, signal?: AbortSignal): Promise<UploadCheckpoint> {
+    return uploadStatus(this.session, repository, digest, location, signal);
   }
 
   /** Abandons an upload session (best effort). */

@@ -23,8 +23,15 @@ export class DigestVerifier {
   private received = 0;
   private result: string | undefined;
 
-  constructor(readonly expected: string, readonly expectedSize: number | undefined, private readonly where: Where) {
-    this.hash = createHash(digestAlgorithm(expected));
+  constructor(readonly expected: string, readonly expectedSize: number | undefined, private readonly where: Where, state?: { hash: Hash; received: number }) {
+    this.hash = state ? state.hash : createHash(digestAlgorithm(expected));
+    this.received = state?.received ?? 0;
+  }
+
+  /** An independent copy of the state so far: a chunk that must be resent rewinds to it. */
+  copy(): DigestVerifier {
+    if (this.result !== undefined) throw new Error('DigestVerifier: copy after check');
+    return new DigestVerifier(this.expected, this.expectedSize, this.where, { hash: this.hash.copy(), received: this.received });
   }
 
   get bytes(): number {

@@ -10,8 +10,10 @@ import { parseManifestContent } from '../registry/manifest-content.js';
 import type { Manifest } from '../registry/manifests.js';
 import { isNonDistributable, type Descriptor } from '../registry/media-types.js';
 import { sleep } from '../registry/token-bucket.js';
+import type { UploadCheckpoint } from '../registry/blobs.js';
 import { emptyStats } from './types.js';
 import { sharedMountCache, type MountCache } from './mount-cache.js';
+import { MemoryUploadSessions, type UploadSessionKey, type UploadSessions } from './upload-sessions.js';
 
 export interface CopySource {
   client: RegistryClient;
@@ -48,6 +50,16 @@ export interface CopyOptions {
   mountCache?: MountCache;
   /** Attempts per blob for transient failures (default 3). */
   blobAttempts?: number;
+  /**
+   * Open chunked uploads of earlier attempts, and where this copy records its own so the
+   * next attempt resumes them. Default: kept in memory for this copy only.
+   */
+  uploads?: UploadSessions;
+  /**
+   * When `signal` fires, chunked uploads finish the chunk in flight and stop (their session
+   * recorded); after this many ms they are cut regardless. Default 5000.
+   */
+  stopGraceMs?: number;
 }
 
 export interface CopyResult {
@@ -111,12 +123,28 @@ class CopyRun {
   /** Aborted by the caller's signal or by the first failure, so sibling transfers stop early. */
   private readonly controller = new AbortController();
   private readonly signal: AbortSignal;
+  /**
+   * What chunked uploads are cut by: a sibling's failure at once, the caller's signal only
+   * after the grace period (until then they stop at their next chunk boundary).
+   */
+  private readonly uploadSignal: AbortSignal;
+  private readonly sessions: UploadSessions;
 
   constructor(private readonly options: CopyOptions, private readonly stats: CopyStats) {
     this.signal = options.signal ? AbortSignal.any([options.signal, this.controller.signal]) : this.controller.signal;
+    this.uploadSignal = this.controller.signal;
+    if (options.signal) {
+      const hard = new AbortController();
+      const grace = options.stopGraceMs ?? 5000;
+      const cut = () => setTimeout(() => hard.abort(options.signal!.reason), grace).unref();
+      if (options.signal.aborted) cut();
+      else options.signal.addEventListener('abort', cut, { once: true });
+      this.uploadSignal = AbortSignal.any([this.controller.signal, hard.signal]);
+    }
     this.limit = pLimit(Math.max(1, options.blobConcurrency));
     this.cache = options.mountCache ?? sharedMountCache;
     this.registryKey = options.destination.client.url;
+    this.sessions = options.uploads ?? new MemoryUploadSessions();
   }
 
   private lastByteReport = 0;
@@ -199,9 +227,26 @@ class CopyRun {
     const repo = destination.repository;
     // Foreign layers live outside the registry (e.g. Windows base layers); they are not pushed.
     if (isNonDistributable(descriptor)) return 'skipped';
+    const key: UploadSessionKey = { destinationRegistry: dest.name, repository: repo, digest: descriptor.digest };
     if (await dest.headBlob(repo, descriptor.digest, signal)) {
       this.cache.remember(this.registryKey, descriptor.digest, repo);
+      await this.sessions.clear(key);
       return 'skipped';
+    }
+
+    const attempts = Math.max(1, this.options.blobAttempts ?? 3);
+    // An upload an earlier attempt left open continues where the registry says it stands.
+    const resume = await this.resumable(key);
+    if (resume) {
+      try {
+        await this.upload(descriptor, key, { resume });
+        await this.sessions.clear(key);
+        this.cache.remember(this.registryKey, descriptor.digest, repo);
+        return 'copied';
+      } catch (e) {
+        if (!(e instanceof RegistryError) || !e.transient || signal.aborted || attempts <= 1) throw e;
+        // Transient: the blob is tried again below (resuming again when the session survived).
+      }
     }
 
     let location: string | undefined;
@@ -223,29 +268,50 @@ class CopyRun {
       }
     }
 
-    const attempts = Math.max(1, this.options.blobAttempts ?? 3);
-    for (let attempt = 1; ; attempt++) {
+    for (let attempt = resume ? 2 : 1; ; attempt++) {
       try {
-        await this.upload(descriptor, location);
+        const again = attempt > 1 ? await this.resumable(key) : undefined;
+        await this.upload(descriptor, key, again ? { resume: again } : location ? { location } : {});
+        await this.sessions.clear(key);
         this.cache.remember(this.registryKey, descriptor.digest, repo);
         return 'copied';
       } catch (e) {
-        location = undefined; // A failed upload session is cancelled; the next attempt opens its own.
-        if (attempt >= attempts || !(e instanceof RegistryError) || !e.transient || signal?.aborted) throw e;
+        location = undefined; // A failed upload session is cancelled or recorded; never reused as fresh.
+        if (attempt >= attempts || !(e instanceof RegistryError) || !e.transient || signal.aborted) throw e;
         await sleep(Math.min(e.retryAfterMs ?? 500 * 2 ** (attempt - 1), 30_000), signal);
       }
     }
   }
 
-  private async upload(descriptor: Descriptor, location: string | undefined): Promise<void> {
+  /** The recorded session for this blob, if the registry still holds it (else it is forgotten). */
+  private async resumable(key: UploadSessionKey): Promise<UploadCheckpoint | undefined> {
+    const saved = await this.sessions.get(key);
+    if (!saved) return undefined;
+    try {
+      const status = await this.options.destination.client.uploadStatus(key.repository, key.digest, saved.location, this.signal);
+      if (status.offset > 0) return status;
+    } catch (e) {
+      if (this.signal.aborted) throw e;
+      // Gone (404 BLOB_UPLOAD_UNKNOWN) or unreadable: start the blob over.
+    }
+    await this.sessions.clear(key);
+    return undefined;
+  }
+
+  private async upload(descriptor: Descriptor, key: UploadSessionKey, at: { location?: string; resume?: UploadCheckpoint }): Promise<void> {
     const { source, destination } = this.options;
-    const signal = this.signal;
-    const { stream } = await source.client.openBlob(source.repository, descriptor.digest, signal);
+    // The download feeds the chunk in flight, so it lives as long as the upload may.
+    const open = async (offset: number) => (await source.client.openBlob(source.repository, descriptor.digest, this.uploadSignal, offset)).stream;
+    const stream = await open(at.resume?.offset ?? 0);
     let sent = 0;
     try {
       await destination.client.uploadBlob(destination.repository, { digest: descriptor.digest, size: descriptor.size }, stream, {
-        ...(location ? { location } : {}),
-        ...(signal ? { signal } : {}),
+        ...(at.location ? { location: at.location } : {}),
+        ...(at.resume ? { resume: at.resume } : {}),
+        signal: this.uploadSignal,
+        ...(this.options.signal ? { stop: this.options.signal } : {}),
+        reopen: open,
+        onCheckpoint: (c) => this.sessions.save({ ...key, location: c.location, offset: c.offset }),
         origin: { registry: source.client.name, repository: source.repository },
         onBytes: (n) => {
           sent += n;
