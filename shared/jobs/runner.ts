@@ -13,6 +13,7 @@ import type { ReplicateJob, ReplicateOutcome } from '../replicate/types.js';
 import { backoffDelayMs, MAX_BACKOFF_MS, type Jitter } from './backoff.js';
 import { classifyError } from './classify.js';
 import { DEFAULT_TTL_SECONDS, isTerminal, type Job, type JobError } from './model.js';
+import { JobUploadSessions } from './upload-sessions.js';
 import { systemClock, type Clock, type JobQueue, type JobStore, type ReceivedMessage } from './ports.js';
 
 export type RunResult = 'succeeded' | 'skipped' | 'retry' | 'dead' | 'duplicate' | 'deferred';
@@ -181,7 +182,7 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
         const started = performance.now();
         let outcome: ReplicateOutcome;
         try {
-          outcome = await replicate(job, signal ? { signal } : {});
+          outcome = await replicate(job, { ...(signal ? { signal } : {}), uploads: new JobUploadSessions(store, job.id, job.uploads) });
         } catch (err) {
           stopHeartbeat();
           if (!(await stillOwner(job, owner, log))) return 'duplicate';

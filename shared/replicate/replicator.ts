@@ -25,7 +25,7 @@ export class ReplicationSetupError extends PermanentJobError {}
 
 export function createReplicator(options: ReplicatorOptions): ReplicateJob {
   const { config, clients, logger } = options;
-  return async (job, { signal }) => {
+  return async (job, { signal, uploads }) => {
     const policy = config.policies.find((p) => p.name === job.policy);
     if (!policy) throw new ReplicationSetupError(`job ${job.id}: policy ${JSON.stringify(job.policy)} is not configured`);
     const source = client(clients, job.source.registry, job.id);
@@ -42,6 +42,7 @@ export function createReplicator(options: ReplicatorOptions): ReplicateJob {
         blobConcurrency: config.worker.blobConcurrency,
         override: policy.override,
         ...(signal ? { signal } : {}),
+        ...(uploads ? { uploads } : {}),
         ...(options.mountCache ? { mountCache: options.mountCache } : {}),
         ...(options.onProgress ? { onProgress: (p: CopyProgress) => options.onProgress?.(job, p) } : {}),
       });

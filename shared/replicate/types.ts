@@ -1,4 +1,5 @@
 import type { CopyStats, Job } from '../jobs/model.js';
+import type { UploadSessions } from './upload-sessions.js';
 
 export interface ReplicateOutcome {
   action: 'copied' | 'deleted' | 'skipped' | 'none';
@@ -13,7 +14,14 @@ export interface ReplicateOutcome {
  * Runs one job to convergence: resolve the source now, copy or delete at the destination.
  * Throws RegistryError (or another Error) on failure; the runner classifies it.
  */
-export type ReplicateJob = (job: Job, options: { signal?: AbortSignal }) => Promise<ReplicateOutcome>;
+export type ReplicateJob = (job: Job, options: ReplicateRunOptions) => Promise<ReplicateOutcome>;
+
+export interface ReplicateRunOptions {
+  /** Shutdown or deadline: stop soon (chunked uploads stop at a chunk boundary first). */
+  signal?: AbortSignal;
+  /** Open uploads of earlier attempts of this job, and where this attempt records its own. */
+  uploads?: UploadSessions;
+}
 
 export function emptyStats(): CopyStats {
   return { manifests: 0, blobs: { copied: 0, skipped: 0, mounted: 0 }, bytes: 0, ms: 0 };
