@@ -11,6 +11,7 @@ import type { JobQueue, ReceivedMessage } from '../shared/jobs/ports.js';
 import type { Logger } from '../shared/observability/logger.js';
 import { BandwidthLimiter } from '../shared/registry/bandwidth.js';
 import { createRegistryClients } from '../shared/registry/clients.js';
+import { awaitEventConsistency } from '../shared/replicate/event-consistency.js';
 import { createReplicator } from '../shared/replicate/replicator.js';
 import { ENV } from './lib/baked-config.js';
 import type { LambdaContext, SqsBatchResponse, SqsEvent, SqsRecord } from './lib/lambda-types.js';
@@ -34,7 +35,8 @@ export function createWorkerApp(runtime: Runtime, env: Env = process.env): Worke
   const { config, backend, logger, metrics } = runtime;
   // One limiter per container: worker.bandwidth caps what this function instance moves.
   const clients = createRegistryClients(config, { throttle: new BandwidthLimiter(config.worker.bandwidth) });
-  const replicate = createReplicator({ config, clients, logger });
+  // Registries notify before they write the tag: a fresh push job waits (briefly) for it.
+  const replicate = awaitEventConsistency(createReplicator({ config, clients, logger }), clients);
   const runner = createJobRunner({
     queue: backend.queue,
     store: backend.store,

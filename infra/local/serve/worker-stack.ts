@@ -10,7 +10,7 @@ import { BandwidthLimiter } from '../../../shared/registry/bandwidth.js';
 import type { RegistryClient } from '../../../shared/registry/client.js';
 import { createRegistryClients } from '../../../shared/registry/clients.js';
 import { createReplicator } from '../../../shared/replicate/replicator.js';
-import { awaitEventConsistency } from './event-consistency.js';
+import { awaitEventConsistency } from '../../../shared/replicate/event-consistency.js';
 import { createWorkerPool, type WorkerPool } from './worker-pool.js';
 
 export interface WorkerStack {

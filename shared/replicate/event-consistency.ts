@@ -4,10 +4,10 @@
 // Before running a fresh push job, wait briefly until the source tag resolves to the
 // digest the event reported; then run the job as usual (the source stays authoritative:
 // if the tag moved on in the meantime, the job copies whatever it points at now).
-import type { Job } from '../../../shared/jobs/model.js';
-import { isTag } from '../../../shared/oci/grammar.js';
-import type { RegistryClient } from '../../../shared/registry/client.js';
-import type { ReplicateJob } from '../../../shared/replicate/types.js';
+import type { Job } from '../jobs/model.js';
+import { isTag } from '../oci/grammar.js';
+import type { RegistryClient } from '../registry/client.js';
+import type { ReplicateJob } from './types.js';
 
 export interface EventConsistencyOptions {
   /** Longest wait for the source to catch up with the event. */
