@@ -45,7 +45,17 @@ function causeChain(err: unknown): unknown[] {
   return chain;
 }
 
+/**
+ * Errors about an upload's or a blob's transient state at the destination, not about the
+ * artifact: concurrent jobs pushing the same blobs into one repository, a registry that
+ * dropped an upload session, a blob not yet committed when a manifest referencing it
+ * arrived. The next attempt starts a fresh upload and succeeds.
+ */
+const UPLOAD_STATE_CODES = new Set(['BLOB_UPLOAD_UNKNOWN', 'BLOB_UPLOAD_INVALID', 'BLOB_UNKNOWN', 'MANIFEST_BLOB_UNKNOWN', 'SIZE_INVALID']);
+
 function registryTransient(err: RegistryError): boolean {
+  if (err.code !== undefined && UPLOAD_STATE_CODES.has(err.code)) return true;
+  if (err.status === 409 || err.status === 416) return true;
   // A corrupted transfer (proxy, truncated stream) may well succeed next time.
   if (err instanceof DigestMismatchError) return true;
   // Schema1, unknown media types, bad JSON: the bytes at the source will not change by waiting.

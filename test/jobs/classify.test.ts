@@ -14,6 +14,16 @@ describe('classifyError', () => {
     expect(classifyError(reg(status)).error.transient).toBe(false);
   });
 
+  it.each([
+    [404, 'BLOB_UPLOAD_UNKNOWN'], [400, 'BLOB_UPLOAD_INVALID'], [400, 'BLOB_UNKNOWN'], [400, 'MANIFEST_BLOB_UNKNOWN'], [400, 'SIZE_INVALID'], [409, undefined], [416, undefined],
+  ])('HTTP %i %s (upload state at the destination) is transient: a fresh upload can succeed', (status, code) => {
+    expect(classifyError(reg(status, code)).error.transient).toBe(true);
+  });
+
+  it.each([[400, 'MANIFEST_INVALID'], [404, 'MANIFEST_UNKNOWN'], [400, 'NAME_INVALID']])('HTTP %i %s is permanent', (status, code) => {
+    expect(classifyError(reg(status, code)).error.transient).toBe(false);
+  });
+
   it('network and timeout codes from the registry client are transient', () => {
     expect(classifyError(reg(undefined, 'NETWORK')).error).toMatchObject({ code: 'NETWORK', transient: true });
     expect(classifyError(reg(undefined, 'TIMEOUT')).error.transient).toBe(true);

@@ -227,7 +227,9 @@ describe('override and deletes', () => {
     const jobs = await Promise.all(result.enqueued.map((j) => backend.store.get(j.id)));
     expect(jobs.filter((j) => j!.source.reference === 'v0')).toHaveLength(1);
 
-    expect(await runJobs(config, backend, result)).toMatchObject({ total: 3, dead: 0, pending: 0 });
+    const ran = await runJobs(config, backend, result);
+    expect(ran.deadJobs.map((j) => j.lastError)).toEqual([]);
+    expect(ran).toMatchObject({ total: 3, dead: 0, pending: 0 });
     expect(await digestAt(destination, 'pol/app', 'v0')).toBeUndefined();
     expect(await digestAt(destination, 'pol/app', 'v1')).toBe(await digestAt(source, 'pol/app', 'v1'));
     expect((await verifyPolicy({ config, clients: clients(config), policy: 'mirror' })).inSync).toBe(true);
