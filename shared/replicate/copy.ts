@@ -2,6 +2,8 @@
 // repository, as DESIGN section 6 describes: resolve at the source, skip what the
 // destination already has, blobs in parallel (mount before upload), manifests bottom-up
 // with their exact bytes, the tag last.
+import { setMaxListeners } from 'node:events';
+import type { Readable } from 'node:stream';
 import pLimit from 'p-limit';
 import type { CopyStats } from '../jobs/model.js';
 import type { RegistryClient } from '../registry/client.js';
@@ -141,6 +143,8 @@ class CopyRun {
       else options.signal.addEventListener('abort', cut, { once: true });
       this.uploadSignal = AbortSignal.any([this.controller.signal, hard.signal]);
     }
+    // Every request of every blob listens on these; that is not a leak.
+    setMaxListeners(0, this.signal, this.uploadSignal);
     this.limit = pLimit(Math.max(1, options.blobConcurrency));
     this.cache = options.mountCache ?? sharedMountCache;
     this.registryKey = options.destination.client.url;
@@ -250,28 +254,41 @@ class CopyRun {
     }
 
     let location: string | undefined;
-    const candidates = [this.cache.lookup(this.registryKey, descriptor.digest, repo), source.repository]
+    const sighting = this.cache.lookup(this.registryKey, descriptor.digest, repo);
+    const candidates = [sighting, source.repository]
       .filter((r, i, all): r is string => r !== undefined && r !== repo && all.indexOf(r) === i);
+    // When no mount is likely (nothing seen at the destination, another registry than the
+    // source), the blob will be downloaded: its GET starts while the mount/upload POST is in
+    // flight instead of after it, saving a round trip before the first byte moves.
+    const mountLikely = sighting !== undefined || source.client.url === dest.url;
+    const early = mountLikely ? undefined : this.open(descriptor, 0);
+    early?.catch(() => undefined);
+    const discardEarly = async () => early?.then((s) => s.destroy(), () => undefined);
     for (const from of candidates) {
       try {
         const mount = await dest.mountBlob(repo, descriptor.digest, from, signal);
         if (mount.mounted) {
           this.cache.remember(this.registryKey, descriptor.digest, repo);
+          await discardEarly();
           return 'mounted';
         }
         if (location === undefined) location = mount.location;
         else await dest.cancelUpload(repo, mount.location);
       } catch (e) {
-        if (signal?.aborted) throw e;
+        if (signal?.aborted) {
+          await discardEarly();
+          throw e;
+        }
         // A refused mount only costs the optimisation: fall through to a normal upload.
         this.cache.forget(this.registryKey, descriptor.digest);
       }
     }
 
-    for (let attempt = resume ? 2 : 1; ; attempt++) {
+    for (let attempt = resume ? 2 : 1, first = true; ; attempt++, first = false) {
       try {
         const again = attempt > 1 ? await this.resumable(key) : undefined;
-        await this.upload(descriptor, key, again ? { resume: again } : location ? { location } : {});
+        if (!first || again) await discardEarly();
+        await this.upload(descriptor, key, again ? { resume: again } : location ? { location } : {}, first && !again && early ? early : undefined);
         await this.sessions.clear(key);
         this.cache.remember(this.registryKey, descriptor.digest, repo);
         return 'copied';
@@ -298,11 +315,18 @@ class CopyRun {
     return undefined;
   }
 
-  private async upload(descriptor: Descriptor, key: UploadSessionKey, at: { location?: string; resume?: UploadCheckpoint }): Promise<void> {
+  /** The source blob from `offset`; the download feeds the chunk in flight, so it lives as long as the upload may. */
+  private async open(descriptor: Descriptor, offset: number): Promise<Readable> {
+    const { source } = this.options;
+    return (await source.client.openBlob(source.repository, descriptor.digest, this.uploadSignal, offset)).stream;
+  }
+
+  private async upload(
+    descriptor: Descriptor, key: UploadSessionKey, at: { location?: string; resume?: UploadCheckpoint }, opened?: Promise<Readable>,
+  ): Promise<void> {
     const { source, destination } = this.options;
-    // The download feeds the chunk in flight, so it lives as long as the upload may.
-    const open = async (offset: number) => (await source.client.openBlob(source.repository, descriptor.digest, this.uploadSignal, offset)).stream;
-    const stream = await open(at.resume?.offset ?? 0);
+    const open = (offset: number) => this.open(descriptor, offset);
+    const stream = await (opened ?? open(at.resume?.offset ?? 0));
     let sent = 0;
     try {
       await destination.client.uploadBlob(destination.repository, { digest: descriptor.digest, size: descriptor.size }, stream, {

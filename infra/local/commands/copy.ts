@@ -85,11 +85,16 @@ async function copyCommand(srcInput: string, dstInput: string, options: CopyComm
   const started = process.hrtime.bigint();
   let result: CopyResult;
   try {
-    // Both at once (one round trip), but the source's problem is reported first.
-    const pings = await Promise.allSettled([source.ping(), destination.ping()]);
-    for (const ping of pings) if (ping.status === 'rejected') throw withTlsHint(ping.reason, options.insecure);
+    // The destination's ping overlaps the source's ping and manifest GET, but the source's
+    // problem is reported first.
     const reference = referenceOf(src);
-    const manifest = await source.getManifest(src.repository, reference);
+    const [resolved, pinged] = await Promise.allSettled([
+      source.ping().then(() => source.getManifest(src.repository, reference)),
+      destination.ping(),
+    ]);
+    if (resolved.status === 'rejected') throw withTlsHint(resolved.reason, options.insecure);
+    if (pinged.status === 'rejected') throw withTlsHint(pinged.reason, options.insecure);
+    const manifest = resolved.value;
     if (!manifest) {
       throw new CliError(`${src.host}/${src.repository}${src.digest ? '@' : ':'}${reference}: manifest unknown at the source`, EXIT_FAILURE);
     }
