@@ -277,6 +277,7 @@ async function uploadChunks(
   let offset = options.resume?.offset ?? 0;
   let current = location;
   let resumes = 0;
+  let interruption: RegistryError | undefined;
   while (offset < blob.size) {
     if (options.stop?.aborted) {
       throw new UploadStoppedError(`upload of blob ${blob.digest} to ${repository} at registry ${session.registry} stopped at byte ${offset} of ${blob.size}`, {
@@ -288,8 +289,12 @@ async function uploadChunks(
     try {
       current = await sendChunk(session, repository, blob, current, reader, offset, end, verifier, origin, options.signal);
     } catch (e) {
+      // The registry may notice the earlier interruption only now (Distribution drops a
+      // session whose last PATCH was cut): the blob can start over, so keep it transient.
+      if (interruption && isSessionLost(e)) throw sessionLost(session, repository, blob.digest, interruption, e);
       if (!(e instanceof RegistryError) || !e.transient || isSessionLost(e) || options.signal?.aborted || !options.reopen || resumes >= maxResumes) throw e;
       resumes += 1;
+      interruption = e;
       let status: UploadCheckpoint;
       try {
         status = await uploadStatus(session, repository, blob.digest, current, options.signal);

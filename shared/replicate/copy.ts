@@ -59,7 +59,8 @@ export interface CopyOptions {
   uploads?: UploadSessions;
   /**
    * When `signal` fires, chunked uploads finish the chunk in flight and stop (their session
-   * recorded); after this many ms they are cut regardless. Default 5000.
+   * recorded); after this many ms they are cut regardless. Default 3000: short enough to
+   * leave the Lambda worker's smallest abort margin (5 s) time to release the job.
    */
   stopGraceMs?: number;
 }
@@ -137,7 +138,7 @@ class CopyRun {
     this.uploadSignal = this.controller.signal;
     if (options.signal) {
       const hard = new AbortController();
-      const grace = options.stopGraceMs ?? 5000;
+      const grace = options.stopGraceMs ?? 3000;
       const cut = () => setTimeout(() => hard.abort(options.signal!.reason), grace).unref();
       if (options.signal.aborted) cut();
       else options.signal.addEventListener('abort', cut, { once: true });

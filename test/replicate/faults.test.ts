@@ -109,10 +109,11 @@ describe('corrupted bytes', () => {
     expect(error).toMatchObject({ registry: 'src', repository: 'team/corrupt', reference: bad.digest, code: 'DIGEST_MISMATCH' });
     expect(await dest.headBlob('mirror/corrupt', bad.digest)).toBeUndefined();
     expect(await dest.headManifest('mirror/corrupt', 'v1')).toBeUndefined();
-    // The upload carrying the bad bytes was never completed: no PUT for it got an answer.
+    // The upload carrying the bad bytes was never completed: no PUT for it was accepted (the
+    // client dropped each one; the registry may still answer 404 once the session is cancelled).
     const puts = dstProxy.requests.filter((r) => r.method === 'PUT' && r.path.includes(encodeURIComponent(bad.digest)));
     expect(puts.length).toBeGreaterThan(0);
-    expect(puts.filter((r) => r.status !== 0)).toEqual([]);
+    expect(puts.filter((r) => r.status !== 0 && r.status !== 404)).toEqual([]);
     // It was cut one chunk short of the declared length.
     for (const put of puts) expect(put.requestBytes).toBeLessThan(bad.size);
   });

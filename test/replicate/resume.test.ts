@@ -107,6 +107,25 @@ describe('upload resume across attempts', () => {
     await pullToOciDir(`${dst.host}/mirror/resumed:v1`);
   });
 
+  it('a signal that fires while a chunk is on the wire lets that chunk finish, then stops', async () => {
+    const sessions = new MemoryUploadSessions();
+    const controller = new AbortController();
+    // The second PATCH is held up in the network; the deadline fires while it is in flight.
+    dstProxy.inject({ match: { method: 'PATCH' }, fault: { kind: 'delay', ms: 1 }, times: 1 });
+    dstProxy.inject({ match: { method: 'PATCH' }, fault: { kind: 'delay', ms: 600 }, times: 1 });
+    const recording: UploadSessions = {
+      get: (key) => sessions.get(key),
+      clear: (key) => sessions.clear(key),
+      async save(session) {
+        await sessions.save(session);
+        if (session.offset === CHUNK) setTimeout(() => controller.abort(new Error('deadline approaching')), 100);
+      },
+    };
+    await expect(copy('mirror/graceful', recording, controller.signal)).rejects.toMatchObject({ code: 'INTERRUPTED' });
+    expect(dstProxy.requests.filter((r) => r.method === 'PATCH').map((r) => r.status)).toEqual([202, 202]);
+    expect(sessions.list()).toEqual([expect.objectContaining({ repository: 'mirror/graceful', offset: 2 * CHUNK })]);
+  });
+
   it('starts the blob over when the recorded session is gone', async () => {
     const layer = image.layers[0]!;
     const sessions = new MemoryUploadSessions();
