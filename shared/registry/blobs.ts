@@ -234,7 +234,8 @@ export async function uploadBlob(session: RegistrySession, repository: string, b
     state.source.destroy();
     // A stopped or transiently failed upload whose progress was recorded stays open for the
     // next attempt (registries garbage-collect sessions nobody comes back for).
-    const keep = e instanceof UploadStoppedError || (state.checkpointed && e instanceof RegistryError && e.transient && !isSessionLost(e));
+    const keep = e instanceof UploadStoppedError
+      || (state.checkpointed && (options.signal?.aborted || (e instanceof RegistryError && e.transient && !isSessionLost(e))));
     if (!keep) await cancelUpload(session, repository, location);
     throw e;
   }

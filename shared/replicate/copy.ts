@@ -200,7 +200,9 @@ class CopyRun {
       task.catch((error: unknown) => {
         if (first) return;
         first = { error };
-        this.controller.abort(error);
+        // The caller's own signal already stops everything, except chunked uploads, which
+        // are let finish their chunk in flight: aborting here would cut them mid-body.
+        if (!this.options.signal?.aborted) this.controller.abort(error);
       });
     }
     await Promise.allSettled(tasks);

@@ -126,6 +126,33 @@ describe('upload resume across attempts', () => {
     expect(sessions.list()).toEqual([expect.objectContaining({ repository: 'mirror/graceful', offset: 2 * CHUNK })]);
   });
 
+  it('other blobs failing on the same signal do not cut the chunk on the wire', async () => {
+    const two = await pushRandomImage(`${src.host}/team/two:v1`, { layerSizes: [LAYER, 1_000_000] });
+    const [first, second] = two.layers as [TestImage['layers'][number], TestImage['layers'][number]];
+    const sessions = new MemoryUploadSessions();
+    const controller = new AbortController();
+    // The second layer's upload is still being opened when the deadline fires, and fails at once.
+    dstProxy.inject({ match: { method: 'POST', path: second.digest.slice('sha256:'.length) }, fault: { kind: 'delay', ms: 2_000 }, times: 1 });
+    dstProxy.inject({ match: { method: 'PATCH' }, fault: { kind: 'delay', ms: 1 }, times: 1 });
+    dstProxy.inject({ match: { method: 'PATCH' }, fault: { kind: 'delay', ms: 600 }, times: 1 });
+    const recording: UploadSessions = {
+      get: (key) => sessions.get(key),
+      clear: (key) => sessions.clear(key),
+      async save(session) {
+        await sessions.save(session);
+        if (session.digest === first.digest && session.offset === CHUNK) setTimeout(() => controller.abort(new Error('deadline approaching')), 100);
+      },
+    };
+    const { source, destination } = clientsFor();
+    await expect(copyImage({
+      source: { client: source, repository: 'team/two', reference: 'v1' },
+      destination: { client: destination, repository: 'mirror/two', tag: 'v1' },
+      blobConcurrency: 3, override: true, mountCache: new MountCache(), uploads: recording, signal: controller.signal,
+    })).rejects.toBeDefined();
+    expect(dstProxy.requests.filter((r) => r.method === 'PATCH').map((r) => r.status)).toEqual([202, 202]);
+    expect(await sessions.get({ destinationRegistry: 'dst', repository: 'mirror/two', digest: first.digest })).toMatchObject({ offset: 2 * CHUNK });
+  });
+
   it('starts the blob over when the recorded session is gone', async () => {
     const layer = image.layers[0]!;
     const sessions = new MemoryUploadSessions();
