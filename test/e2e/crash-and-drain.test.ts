@@ -73,7 +73,10 @@ describe('ferry serve survives crashes and drains on SIGTERM', () => {
       expect(listed.status, JSON.stringify(listed.body)).toBe(200);
       const { jobs } = listed.body;
       const stats = jobs[0]?.stats;
-      expect(stats?.bytes).toBeGreaterThan(100 * MiB);
+      // The drained run stopped at a chunk boundary and kept its upload session, so this run
+      // may have sent only the rest of the 120 MiB layer: never more than the layer.
+      expect(stats?.bytes).toBeGreaterThan(0);
+      expect(stats!.bytes).toBeLessThanOrEqual(120 * MiB + MiB);
       expect(stats!.bytes / (stats!.ms / 1000)).toBeLessThan(25 * MiB * 1.2);
     } finally {
       await image.dispose();
