@@ -6,13 +6,10 @@
 // (or dead-lettered) them itself.
 import pLimit from 'p-limit';
 import { decodeJobMessage } from '../shared/adapters/aws/job-message-codec.js';
-import { createJobRunner, type JobRunner, type RunResult } from '../shared/jobs/runner.js';
+import { createJobExecution } from '../shared/jobs/execution.js';
+import type { JobRunner, RunResult } from '../shared/jobs/runner.js';
 import type { JobQueue, ReceivedMessage } from '../shared/jobs/ports.js';
 import type { Logger } from '../shared/observability/logger.js';
-import { BandwidthLimiter } from '../shared/registry/bandwidth.js';
-import { createRegistryClients } from '../shared/registry/clients.js';
-import { awaitEventConsistency } from '../shared/replicate/event-consistency.js';
-import { createReplicator } from '../shared/replicate/replicator.js';
 import { ENV } from './lib/baked-config.js';
 import type { LambdaContext, SqsBatchResponse, SqsEvent, SqsRecord } from './lib/lambda-types.js';
 import { lazy, openRuntime, type Env, type Runtime } from './lib/runtime.js';
@@ -33,23 +30,9 @@ export interface WorkerApp {
 
 export function createWorkerApp(runtime: Runtime, env: Env = process.env): WorkerApp {
   const { config, backend, logger, metrics } = runtime;
-  // One limiter per container: worker.bandwidth caps what this function instance moves.
-  const clients = createRegistryClients(config, { throttle: new BandwidthLimiter(config.worker.bandwidth) });
-  // Registries notify before they write the tag: a fresh push job waits (briefly) for it.
-  const replicate = awaitEventConsistency(createReplicator({ config, clients, logger }), clients);
-  const runner = createJobRunner({
-    queue: backend.queue,
-    store: backend.store,
-    replicate,
-    maxAttempts: config.worker.maxAttempts,
-    retryDelayMs: config.worker.retryDelay,
-    // The runner's heartbeat keeps the message hidden in steps of this, so a crashed
-    // invocation's job reappears after it rather than after the queue's long default.
-    visibilitySeconds: Math.max(1, Math.ceil(config.worker.visibilityTimeout / 1000)),
-    retentionMs: config.retention,
-    logger,
-    metrics,
-  });
+  // The runner's heartbeat keeps the message hidden in steps of worker.visibilityTimeout, so a
+  // crashed invocation's job reappears after it rather than after the queue's long default.
+  const { runner } = createJobExecution(config, backend, { logger, metrics });
   const fromEnv = Number(env[ENV.batchConcurrency]);
   return {
     runner,
