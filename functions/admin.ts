@@ -10,6 +10,7 @@
 import { z } from 'zod';
 import type { Job, JobStatus } from '../shared/jobs/model.js';
 import type { Backend, JobPage, JobQuery, ReplaySelector } from '../shared/jobs/ports.js';
+import { describeDeadLetters, type DeadLetterView } from '../shared/jobs/dead-letters.js';
 import { replayDeadJobs } from '../shared/jobs/replay.js';
 import type { LambdaContext } from './lib/lambda-types.js';
 import { lazy, openRuntime, type Runtime } from './lib/runtime.js';
@@ -44,15 +45,6 @@ const requestSchema = z.discriminatedUnion('action', [
 ]);
 
 export type AdminRequest = z.input<typeof requestSchema>;
-
-export interface DeadLetterView {
-  id: string;
-  jobId: string;
-  key: string;
-  reason?: string;
-  deadAt?: string;
-  job?: Job;
-}
 
 export type AdminResponse =
   | JobPage
@@ -92,16 +84,7 @@ export async function handleAdmin(app: AdminApp, event: unknown, context?: Pick<
       return job ? { job } : { error: 'not found', detail: `no job ${request.id}` };
     }
     case 'dlq': {
-      const letters = await backend.queue.listDead(request.limit ?? MAX_LIMIT);
-      const deadLetters = await Promise.all(letters.map(async (d): Promise<DeadLetterView> => {
-        const job = await backend.store.get(d.message.jobId);
-        return {
-          id: d.id, jobId: d.message.jobId, key: d.message.key,
-          ...(d.reason !== undefined ? { reason: d.reason } : {}),
-          ...(d.deadAt !== undefined ? { deadAt: d.deadAt } : {}),
-          ...(job ? { job } : {}),
-        };
-      }));
+      const deadLetters = await describeDeadLetters(backend, request.limit ?? MAX_LIMIT);
       return { deadLetters };
     }
     case 'replay': {

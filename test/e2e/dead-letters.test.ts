@@ -2,7 +2,7 @@
 // admin replays it with the CLI once the destination is back.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pushRandomImage } from '../testbed/images.js';
-import type { DeadLetterView } from '../../infra/local/serve/dlq-view.js';
+import type { DeadLetterView } from '../../shared/jobs/dead-letters.js';
 import { arrives, eventually, startScenario, type Scenario } from './scenario.js';
 
 describe('dead letters and replay', () => {

@@ -9,7 +9,7 @@ import { replayDeadJobs } from '../../../shared/jobs/replay.js';
 import { loadCliConfig } from '../cli/config.js';
 import { CliError, EXIT_USAGE, printJson, printTable } from '../cli/output.js';
 import { AdminInputError, parseJobsQuery } from './admin-requests.js';
-import { describeDeadLetters, type DeadLetterView } from './dlq-view.js';
+import { describeDeadLetters, type DeadLetterView } from '../../../shared/jobs/dead-letters.js';
 import { JOB_COLUMNS, destinationRef, errorSummary, jobDetails, jobRow, sourceRef } from './job-view.js';
 
 async function withBackend<T>(configPath: string | undefined, use: (backend: Backend) => Promise<T>): Promise<T> {

@@ -11,7 +11,7 @@ import { checkAdminToken } from './admin-auth.js';
 import { AdminInputError, parseJobsQuery, parseReplayBody, parseSyncBody } from './admin-requests.js';
 import { BodyTooLargeError, MAX_BODY_BYTES, lowerHeaders, parseJsonBody, queryOf, readBody, sendError, sendJson, sendText } from './http.js';
 import { sampleMetrics } from './metrics-sampler.js';
-import { describeDeadLetters } from './dlq-view.js';
+import { describeDeadLetters } from '../../../shared/jobs/dead-letters.js';
 import { UnknownPolicyError, type SyncFn } from './sync.js';
 
 export type Ingest = (req: WebhookRequest) => Promise<{ status: number; body: Record<string, unknown>; headers?: Record<string, string> }>;

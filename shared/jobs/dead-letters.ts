@@ -1,8 +1,8 @@
 // The dead-letter queue as admins read it: each entry joined with its job record, so the
-// list shows what failed and why without a second lookup. Shared by GET /api/dlq and
-// `ferry dlq list`.
-import type { Job } from '../../../shared/jobs/model.js';
-import type { Backend } from '../../../shared/jobs/ports.js';
+// list shows what failed and why without a second lookup. Shared by GET /api/dlq,
+// `ferry dlq list` and the Lambda admin function.
+import type { Job } from './model.js';
+import type { Backend } from './ports.js';
 
 export interface DeadLetterView {
   /** Dead-letter entry id. */
