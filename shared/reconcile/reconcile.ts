@@ -3,14 +3,12 @@
 // destination tag the source no longer has. Jobs converge (DESIGN 1): a delete job names
 // the tag, and the worker, finding it gone at the source, deletes it at the destination.
 // Initial replication and drift repair are the same operation.
-import type { FerryConfig, PolicyConfig } from '../config/schema.js';
 import { enqueue, type EnqueueDeps, type JobSpec } from '../jobs/enqueue.js';
 import type { JobDestination, Trigger } from '../jobs/model.js';
 import { systemClock } from '../jobs/ports.js';
-import type { RegistryClient } from '../registry/client.js';
 import type { Finding, WalkCounts, WalkIssue } from './types.js';
 import { emptyCounts } from './types.js';
-import { countEvent, resolvePolicy, walkPolicy } from './walk.js';
+import { countEvent, resolvePolicy, walkPolicy, type WalkOptions } from './walk.js';
 
 export interface PlanItem {
   action: 'copy' | 'delete';
@@ -35,19 +33,11 @@ export interface ReconcileProgress extends WalkCounts {
   enqueued: number;
 }
 
-export interface ReconcileOptions {
-  config: Pick<FerryConfig, 'policies'>;
-  clients: ReadonlyMap<string, RegistryClient>;
-  /** The policy, or its name. */
-  policy: PolicyConfig | string;
+export interface ReconcileOptions extends WalkOptions {
   /** Where jobs go; required unless dryRun. */
   deps?: EnqueueDeps;
   /** Plan only: compare, list what would be done, enqueue nothing. */
   dryRun?: boolean;
-  /** Tags compared at once. Default 8 (the registries' own limits still apply). */
-  concurrency?: number;
-  /** `n=` for listings. Default 100. */
-  pageSize?: number;
   /** Jobs per enqueue call (one queue send each). Default 50. */
   batchSize?: number;
   /** Keep the planned items in the result (always on for dry runs). */
@@ -57,7 +47,6 @@ export interface ReconcileOptions {
   onProgress?: (progress: ReconcileProgress) => void;
   /** Called for each batch right after it is durably enqueued. */
   onEnqueued?: (jobs: EnqueuedJob[]) => void;
-  signal?: AbortSignal;
 }
 
 /** Registry failures kept in a result (the count covers all of them). */

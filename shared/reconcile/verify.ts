@@ -2,11 +2,9 @@
 // differs from what the policy asks for. Tags left alone because of `override: false` are
 // not differences (the policy says not to move them); extra tags are only differences when
 // the policy propagates deletes.
-import type { FerryConfig, PolicyConfig } from '../config/schema.js';
 import type { JobDestination } from '../jobs/model.js';
-import type { RegistryClient } from '../registry/client.js';
 import { emptyCounts, isDifference, type DifferenceKind, type WalkCounts, type WalkIssue } from './types.js';
-import { countEvent, resolvePolicy, walkPolicy } from './walk.js';
+import { countEvent, resolvePolicy, walkPolicy, type WalkOptions } from './walk.js';
 
 export interface Difference {
   kind: DifferenceKind;
@@ -18,14 +16,8 @@ export interface Difference {
   destinationDigest?: string;
 }
 
-export interface VerifyOptions {
-  config: Pick<FerryConfig, 'policies'>;
-  clients: ReadonlyMap<string, RegistryClient>;
-  policy: PolicyConfig | string;
-  concurrency?: number;
-  pageSize?: number;
+export interface VerifyOptions extends WalkOptions {
   onProgress?: (counts: WalkCounts) => void;
-  signal?: AbortSignal;
 }
 
 export interface VerifyResult {
