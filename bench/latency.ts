@@ -2,7 +2,6 @@
 // small fresh image, the time from skopeo's push completing to the destination answering
 // HEAD for that digest (polled every 20 ms). Prints median, p95, min and max.
 //   npx tsx bench/latency.ts [--pushes 50]
-import { request } from 'undici';
 import { buildImage, pushImage } from '../test/testbed/images.js';
 import { startScenario } from '../test/e2e/scenario.js';
 
@@ -14,13 +13,12 @@ const PUSHES = arg('pushes', 50);
 const POLL_MS = 20;
 
 async function headDigest(url: string): Promise<string | undefined> {
-  const res = await request(url, {
+  const res = await fetch(url, {
     method: 'HEAD',
     headers: { accept: 'application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json' },
   });
-  await res.body.dump();
-  const d = res.headers['docker-content-digest'];
-  return res.statusCode === 200 && typeof d === 'string' ? d : undefined;
+  const d = res.headers.get('docker-content-digest');
+  return res.status === 200 && d ? d : undefined;
 }
 
 function percentile(sorted: number[], p: number): number {

@@ -10,27 +10,6 @@ const pkg = JSON.parse(readFileSync('package.json', 'utf8'));
 const outdir = process.argv.find((a) => a.startsWith('--outdir='))?.slice('--outdir='.length) ?? 'dist';
 const external = ['better-sqlite3', 'pino', 'thread-stream', 'pino-pretty'];
 
-// undici's index loads fetch, WebSocket, caches, mocks... (~100 ms of CPU at every start);
-// ferry only uses its Agent. This swaps in a module with just the Agent and the request API.
-// It is ESM on purpose: importing anything else from 'undici' fails the build loudly.
-const undiciAgentOnly = {
-  name: 'undici-agent-only',
-  setup(b) {
-    b.onResolve({ filter: /^undici$/ }, () => ({ path: 'undici-agent-only', namespace: 'ferry' }));
-    b.onLoad({ filter: /^undici-agent-only$/, namespace: 'ferry' }, () => ({
-      resolveDir: process.cwd(),
-      loader: 'js',
-      contents: [
-        "import Dispatcher from 'undici/lib/dispatcher/dispatcher.js';",
-        "import api from 'undici/lib/api/index.js';",
-        "import Agent from 'undici/lib/dispatcher/agent.js';",
-        '// What undici/index.js does so that dispatcher.request() exists.',
-        'Object.assign(Dispatcher.prototype, api);',
-        'export { Agent };',
-      ].join('\n'),
-    }));
-  },
-};
 const buildStarted = Date.now();
 await build({
   entryPoints: { cli: 'infra/local/cli.ts' },
@@ -43,7 +22,6 @@ await build({
   format: 'esm',
   sourcemap: true,
   external,
-  plugins: [undiciAgentOnly],
   define: { FERRY_VERSION: JSON.stringify(pkg.version) },
   banner: {
     js: "#!/usr/bin/env node\nimport { createRequire as __ferryCreateRequire } from 'node:module'; const require = __ferryCreateRequire(import.meta.url);",

@@ -15,7 +15,7 @@ export interface Classification {
   retryAfterMs?: number;
 }
 
-/** Node and undici socket-level failures: the network, not the request, was at fault. */
+/** Node's and the HTTP client's socket-level failures: the network, not the request, was at fault. */
 const NETWORK_CODES = new Set([
   'ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN',
   'EHOSTUNREACH', 'EHOSTDOWN', 'ENETUNREACH', 'ENETDOWN', 'ESOCKETTIMEDOUT',
@@ -29,7 +29,7 @@ function errorCode(err: unknown): string | undefined {
 
 function isNetworkOrTimeout(err: unknown): boolean {
   const code = errorCode(err);
-  if (code && (NETWORK_CODES.has(code) || code.startsWith('UND_ERR_'))) return true;
+  if (code && (NETWORK_CODES.has(code) || code.startsWith('HTTP_') || code.startsWith('UND_ERR_'))) return true;
   const name = err instanceof Error ? err.name : undefined;
   return name === 'AbortError' || name === 'TimeoutError';
 }

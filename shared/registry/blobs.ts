@@ -121,8 +121,7 @@ export async function openBlob(
     // The common case hands out the response body itself: every extra stream stage costs a
     // callback round per 64 KiB chunk (~10% of a copy's CPU). A failing body still surfaces
     // as an error of the source registry: Readable emits what `_destroy` calls back with. A
-    // reader that drops the stream without an error (a mount made it unneeded) stays silent;
-    // undici would report that as an aborted request.
+    // reader that drops the stream without an error (a mount made it unneeded) stays silent.
     const destroy = body._destroy.bind(body);
     body._destroy = (err, callback) => destroy(err, (e) => callback(err ? sourceError(e ?? err) : null));
     return { stream: body, size };

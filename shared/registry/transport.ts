@@ -1,17 +1,13 @@
-// HTTP to one registry: a pooled undici Agent, the registry's request-rate and concurrency
-// limits, timeouts, network errors mapped to RegistryError, and a few in-client retries of
-// 429/5xx answers (honouring Retry-After) for requests whose body can be sent again.
+// HTTP to one registry: pooled keep-alive connections (ferry's own HTTP/1.1 client, see
+// http1/), the registry's request-rate and concurrency limits, timeouts, network errors
+// mapped to RegistryError, and a few in-client retries of 429/5xx answers (honouring
+// Retry-After) for requests whose body can be sent again.
 import type { Readable } from 'node:stream';
-import { setFlagsFromString } from 'node:v8';
-import { Agent, type Dispatcher } from 'undici';
 import { parseRetryAfter, RegistryError } from './errors.js';
+import { Http1Agent, type Http1AgentOptions } from './http1/agent.js';
+import { HTTP_TIMEOUT_CODES } from './http1/errors.js';
+import type { ResponseBody } from './http1/response-body.js';
 import { sleep, TokenBucket } from './token-bucket.js';
-
-// undici parses HTTP with llhttp compiled to WebAssembly; V8's optimising tier spends about
-// 120 ms of CPU and 35 MB of RSS compiling it in every process, which is a third of a short
-// `ferry copy`. The baseline tier is plenty: bodies pass through without being parsed
-// byte by byte. Set before the first connection compiles the parser; affects only wasm.
-setFlagsFromString('--liftoff-only');
 
 export type HttpMethod = 'GET' | 'HEAD' | 'PUT' | 'POST' | 'PATCH' | 'DELETE';
 
@@ -66,18 +62,18 @@ export interface TransportResponse {
   status: number;
   url: URL;
   headers: Record<string, string | string[] | undefined>;
-  body: Dispatcher.ResponseData['body'];
+  body: ResponseBody;
   header(name: string): string | undefined;
 }
 
 const RETRY_STATUSES = new Set([429, 502, 503, 504]);
-const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT']);
+const TIMEOUT_CODES = new Set([...HTTP_TIMEOUT_CODES, 'ETIMEDOUT']);
 
 export class Transport {
   readonly registry: string;
   readonly baseUrl: URL;
-  private readonly agent: Agent;
-  private readonly downloads: Agent;
+  private readonly agent: Http1Agent;
+  private readonly downloads: Http1Agent;
   private readonly rate: TokenBucket;
   private readonly retryOptions: RetryOptions;
 
@@ -87,15 +83,16 @@ export class Transport {
     this.rate = new TokenBucket({ ratePerSecond: options.requestsPerSecond ?? 0 });
     this.retryOptions = options.retry ?? DEFAULT_RETRY;
     const t = options.timeouts ?? {};
-    const agentOptions: Agent.Options = {
+    const agentOptions: Http1AgentOptions = {
       connections: options.concurrency ?? 8,
-      headersTimeout: t.headersMs ?? 60_000,
-      bodyTimeout: t.bodyMs ?? 120_000,
-      connect: { timeout: t.connectMs ?? 10_000, ...(options.insecure ? { rejectUnauthorized: false } : {}) },
-      keepAliveTimeout: 10_000,
+      headersTimeoutMs: t.headersMs ?? 60_000,
+      bodyTimeoutMs: t.bodyMs ?? 120_000,
+      connectTimeoutMs: t.connectMs ?? 10_000,
+      keepAliveMs: 10_000,
+      ...(options.insecure ? { insecure: true } : {}),
     };
-    this.agent = new Agent(agentOptions);
-    this.downloads = new Agent(agentOptions);
+    this.agent = new Http1Agent(agentOptions);
+    this.downloads = new Http1Agent(agentOptions);
   }
 
   resolve(url: string | URL): URL {
@@ -139,22 +136,21 @@ export class Transport {
 
   private async once(url: URL, req: TransportRequest): Promise<TransportResponse> {
     await this.rate.take(1, req.signal);
-    let data: Dispatcher.ResponseData;
+    let data: Awaited<ReturnType<Http1Agent['request']>>;
     try {
       data = await (req.lane === 'download' ? this.downloads : this.agent).request({
-        origin: url.origin,
-        path: url.pathname + url.search,
+        url,
         method: req.method,
         headers: req.headers ?? {},
-        body: req.body ?? null,
-        signal: req.signal ?? null,
+        ...(req.body !== undefined ? { body: req.body } : {}),
+        ...(req.signal ? { signal: req.signal } : {}),
       });
     } catch (e) {
       throw this.networkError(e, req.method, url, req.context, req.signal);
     }
-    const headers = data.headers as Record<string, string | string[] | undefined>;
+    const headers: Record<string, string | string[] | undefined> = data.headers;
     return {
-      status: data.statusCode,
+      status: data.status,
       url,
       headers,
       body: data.body,

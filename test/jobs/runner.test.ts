@@ -171,7 +171,7 @@ describe('transient failures', () => {
   });
 
   it('a refused connection (real socket error) is transient', async () => {
-    // Find a port nobody listens on, then fetch from it: the real undici error.
+    // Find a port nobody listens on, then fetch from it: the real socket error.
     const srv = createServer();
     await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
     const port = (srv.address() as { port: number }).port;

@@ -80,7 +80,7 @@ export function exitCodeOf(error: unknown): number {
 export function messageOf(error: unknown): string {
   if (error instanceof Error) {
     const message = error.message || error.name;
-    // undici's "fetch failed" hides the useful part in `cause`.
+    // Wrapping errors (fetch's "fetch failed", ferry's network errors) keep the detail in `cause`.
     const cause = (error as { cause?: unknown }).cause;
     if (cause instanceof Error && cause.message && !message.includes(cause.message)) return `${message}: ${cause.message}`;
     return message;
@@ -92,7 +92,7 @@ export function messageOf(error: unknown): string {
 export function reportError(error: unknown, err: NodeJS.WritableStream = process.stderr): void {
   const message = messageOf(error);
   // Only errors written for people (config problems, CliError) may span lines; anything else
-  // (OpenSSL, undici) is folded so each failure stays one greppable line.
+  // (OpenSSL, sockets) is folded so each failure stays one greppable line.
   const multiLine = error instanceof CliError || (error instanceof Error && error.name === 'ConfigError');
   const lines = (multiLine ? message.split('\n') : [message.replace(/\s*\n\s*/g, ' ')]).filter((l) => l.trim() !== '');
   for (const line of lines.length > 0 ? lines : ['unknown error']) err.write(`ferry: ${line}\n`);
