@@ -2,11 +2,12 @@
 // registry's origin), cross-repository mount, and uploads: one streamed monolithic PUT, or
 // chunked PATCHes that resume from the registry's offset after an interruption. Bytes are
 // verified against the digest as they pass; bad bytes never complete an upload.
-import { PassThrough, pipeline, Readable, Transform } from 'node:stream';
+import { PassThrough, Readable, Transform } from 'node:stream';
 import { repositoryScope } from './auth.js';
 import type { BandwidthLimiter } from './bandwidth.js';
-import { DigestVerifier, verifyingStream } from './digest.js';
+import { DigestVerifier, verifyingTap } from './digest.js';
 import { DigestMismatchError, RegistryError, type RegistryErrorContext } from './errors.js';
+import type { BodyTap } from './http1/connection.js';
 import type { RegistrySession } from './session.js';
 import type { TransportResponse } from './transport.js';
 
@@ -235,9 +236,7 @@ export async function uploadBlob(session: RegistrySession, repository: string, b
       await finishUpload(session, repository, blob, location, undefined, options);
     } else {
       const verifier = new DigestVerifier(blob.digest, blob.size, options.origin ?? { registry: session.registry, repository });
-      const verified = verifyingStream(verifier, options.onBytes);
-      const body = pipeline(source, verified, () => undefined);
-      await finishUpload(session, repository, blob, location, body, options);
+      await finishUpload(session, repository, blob, location, { source, tap: verifyingTap(verifier, options.onBytes) }, options);
     }
   } catch (e) {
     source.destroy();
@@ -252,14 +251,14 @@ export async function uploadBlob(session: RegistrySession, repository: string, b
 }
 
 async function finishUpload(
-  session: RegistrySession, repository: string, blob: BlobDescriptor, location: string, body: Readable | undefined, options: UploadOptions,
+  session: RegistrySession, repository: string, blob: BlobDescriptor, location: string, body: { source: Readable; tap: BodyTap } | undefined, options: UploadOptions,
 ): Promise<void> {
   const url = session.resolve(location);
   url.searchParams.set('digest', blob.digest);
   const res = await session.request({
     method: 'PUT', url,
     headers: { 'content-type': 'application/octet-stream', 'content-length': String(body ? blob.size : 0) },
-    ...(body ? { body } : {}),
+    ...(body ? { body: body.source, tap: body.tap } : {}),
     scopes: [repositoryScope(repository, ['pull', 'push'])], context: { repository, reference: blob.digest }, ...signalOpt(options.signal),
   });
   if (res.status !== 201 && res.status !== 204 && res.status !== 200) {

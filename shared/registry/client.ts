@@ -3,7 +3,7 @@
 import type { Readable } from 'node:stream';
 import type { BandwidthLimiter } from './bandwidth.js';
 import {
-  cancelUpload, headBlob, mountBlob, openBlob, uploadBlob, uploadStatus, type BlobDescriptor, type MountResult, type UploadCheckpoint, type UploadOptions,
+  cancelUpload, headBlob, mountBlob, startUpload, openBlob, uploadBlob, uploadStatus, type BlobDescriptor, type MountResult, type UploadCheckpoint, type UploadOptions,
 } from './blobs.js';
 import type { Credentials } from './credentials/types.js';
 import { listCatalog, listTags, type ListOptions } from './listing.js';
@@ -91,6 +91,11 @@ export class RegistryClient {
 
   mountBlob(repository: string, digest: string, from: string, signal?: AbortSignal): Promise<MountResult> {
     return mountBlob(this.session, repository, digest, from, signal);
+  }
+
+  /** Opens an upload session; its Location is what `uploadBlob({ location })` continues. */
+  startUpload(repository: string, signal?: AbortSignal): Promise<string> {
+    return startUpload(this.session, repository, signal);
   }
 
   /** How many bytes an upload session holds (its Range); 404 BLOB_UPLOAD_UNKNOWN when the registry dropped it. */

@@ -1,7 +1,7 @@
 // sha256/sha512 content digests, computed while bytes stream past.
 import { createHash, type Hash } from 'node:crypto';
-import { Transform, type TransformCallback } from 'node:stream';
 import { DigestMismatchError, type RegistryErrorContext } from './errors.js';
+import type { BodyTap } from './http1/connection.js';
 
 export type DigestAlgorithm = 'sha256' | 'sha512';
 
@@ -39,9 +39,9 @@ export class DigestVerifier {
   }
 
   update(chunk: Buffer): void {
-    if (this.result !== undefined) throw new Error('DigestVerifier: update after check');
     this.received += chunk.length;
     if (this.expectedSize !== undefined && this.received > this.expectedSize) throw this.mismatch(`more than the expected ${this.expectedSize} bytes`);
+    if (this.result !== undefined) throw new Error('DigestVerifier: update after check');
     this.hash.update(chunk);
   }
 
@@ -62,33 +62,19 @@ export class DigestVerifier {
 }
 
 /**
- * Passes bytes through while hashing them, holding back the latest chunk until the end so
- * a request with a known Content-Length is never completed with bytes that fail the check:
- * on a mismatch the stream errors and the upload is aborted one chunk short.
+ * Hashes an upload's body as it is sent. The digest is checked as the last expected byte
+ * arrives, before that chunk leaves: on a mismatch the request is aborted one chunk short,
+ * so a request with a known Content-Length never completes with bytes that fail the check.
  */
-export function verifyingStream(verifier: DigestVerifier, onBytes?: (bytes: number) => void): Transform {
-  let held: Buffer | undefined;
-  return new Transform({
-    transform(chunk: Buffer, _encoding, callback: TransformCallback) {
-      try {
-        verifier.update(chunk);
-      } catch (e) {
-        callback(e as Error);
-        return;
-      }
-      onBytes?.(chunk.length);
-      const previous = held;
-      held = chunk;
-      callback(null, previous);
+export function verifyingTap(verifier: DigestVerifier, onBytes?: (bytes: number) => void): BodyTap {
+  return {
+    chunk(bytes) {
+      verifier.update(bytes);
+      if (verifier.expectedSize !== undefined && verifier.bytes === verifier.expectedSize) verifier.check();
+      onBytes?.(bytes.length);
     },
-    flush(callback: TransformCallback) {
-      try {
-        verifier.check();
-      } catch (e) {
-        callback(e as Error);
-        return;
-      }
-      callback(null, held);
+    end() {
+      verifier.check();
     },
-  });
+  };
 }

@@ -4,7 +4,7 @@
 // Retry-After) for requests whose body can be sent again.
 import type { Readable } from 'node:stream';
 import { parseRetryAfter, RegistryError } from './errors.js';
-import { Http1Agent, type Http1AgentOptions } from './http1/agent.js';
+import { Http1Agent, type BodyTap, type Http1AgentOptions } from './http1/agent.js';
 import { HTTP_TIMEOUT_CODES } from './http1/errors.js';
 import type { ResponseBody } from './http1/response-body.js';
 import { sleep, TokenBucket } from './token-bucket.js';
@@ -47,6 +47,8 @@ export interface TransportRequest {
   url: string | URL;
   headers?: Record<string, string>;
   body?: Buffer | string | Readable;
+  /** Sees a streamed body on its way out; a throw aborts the request (digest checks). */
+  tap?: BodyTap;
   context?: RequestContext;
   signal?: AbortSignal;
   /** Retry transient answers inside the transport; default: when the body is replayable. */
@@ -143,6 +145,7 @@ export class Transport {
         method: req.method,
         headers: req.headers ?? {},
         ...(req.body !== undefined ? { body: req.body } : {}),
+        ...(req.tap ? { tap: req.tap } : {}),
         ...(req.signal ? { signal: req.signal } : {}),
       });
     } catch (e) {

@@ -267,6 +267,16 @@ class CopyRun {
     const early = mountLikely ? undefined : this.open(descriptor, 0);
     early?.catch(() => undefined);
     const discardEarly = async () => early?.then((s) => s.destroy(), () => undefined);
+    if (early && candidates.length === 0) {
+      // Nothing to mount from: the upload session opens while the download's first bytes
+      // are on their way, instead of after.
+      try {
+        location = await dest.startUpload(repo, signal);
+      } catch (e) {
+        await discardEarly();
+        throw e;
+      }
+    }
     for (const from of candidates) {
       try {
         const mount = await dest.mountBlob(repo, descriptor.digest, from, signal);

@@ -1,18 +1,20 @@
 // The pure pieces of the registry client: header and body parsing, media-type policy,
-// docker config lookup, streaming verification and rate limiting.
+// docker config lookup, verification of an upload's bytes as they are sent (through a real
+// HTTP server) and rate limiting.
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { Writable } from 'node:stream';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseWWWAuthenticate, repositoryScope } from '../../shared/registry/auth.js';
 import { chunked } from '../../shared/registry/blobs.js';
 import { lookupDockerConfig, normalizeAuthKey, parseHelperOutput } from '../../shared/registry/credentials/docker-config.js';
-import { computeDigest, DigestVerifier, verifyingStream } from '../../shared/registry/digest.js';
+import { computeDigest, DigestVerifier, verifyingTap } from '../../shared/registry/digest.js';
 import { DigestMismatchError, RegistryError, UnsupportedManifestError } from '../../shared/registry/errors.js';
 import { nextLink } from '../../shared/registry/listing.js';
 import { parseManifestContent, resolveManifestMediaType } from '../../shared/registry/manifest-content.js';
 import { isUntagUnsupported } from '../../shared/registry/manifests.js';
 import { isNonDistributable, MANIFEST_ACCEPT, MediaTypes } from '../../shared/registry/media-types.js';
+import { Http1Agent } from '../../shared/registry/http1/agent.js';
 import { TokenBucket } from '../../shared/registry/token-bucket.js';
 import { parseOciErrors } from '../../shared/registry/transport.js';
 
@@ -148,31 +150,56 @@ describe('docker config lookup', () => {
 describe('streaming verification', () => {
   const data = Buffer.alloc(100_000, 7);
   const digest = computeDigest(data);
+  // What a registry received of each upload, and whether the request completed.
+  let received: Buffer[] = [];
+  let completed = false;
+  const server = createServer((req, res) => {
+    req.on('data', (chunk: Buffer) => received.push(chunk));
+    req.on('end', () => {
+      completed = true;
+      res.writeHead(201).end();
+    });
+  });
+  let url: URL;
+  beforeAll(async () => {
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    url = new URL(`http://127.0.0.1:${(server.address() as AddressInfo).port}/upload`);
+  });
+  afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
-  async function run(source: Buffer[], expected: string, size: number): Promise<{ out: Buffer; error?: unknown }> {
-    const received: Buffer[] = [];
-    const sink = new Writable({ write(chunk: Buffer, _e, cb) { received.push(chunk); cb(); } });
+  async function run(source: Buffer[], expected: string, size: number): Promise<{ out: Buffer; completed: boolean; error?: unknown }> {
+    received = [];
+    completed = false;
+    const agent = new Http1Agent({ connections: 1, connectTimeoutMs: 2000, headersTimeoutMs: 2000, bodyTimeoutMs: 2000, keepAliveMs: 1000 });
+    const tap = verifyingTap(new DigestVerifier(expected, size, { registry: 'src', repository: 'a' }));
     try {
-      await pipeline(Readable.from(source), verifyingStream(new DigestVerifier(expected, size, { registry: 'src', repository: 'a' })), sink);
-      return { out: Buffer.concat(received) };
+      const res = await agent.request({ url, method: 'PUT', headers: { 'content-length': String(size) }, body: Readable.from(source), tap });
+      await res.body.dump();
+      return { out: Buffer.concat(received), completed };
     } catch (error) {
-      return { out: Buffer.concat(received), error };
+      // Let the server see the connection drop before reading what it got.
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      return { out: Buffer.concat(received), completed, error };
+    } finally {
+      await agent.close();
     }
   }
 
-  it('passes verified bytes through unchanged', async () => {
-    const { out, error } = await run([data.subarray(0, 30_000), data.subarray(30_000, 70_000), data.subarray(70_000)], digest, data.length);
+  it('sends verified bytes unchanged', async () => {
+    const { out, completed: done, error } = await run([data.subarray(0, 30_000), data.subarray(30_000, 70_000), data.subarray(70_000)], digest, data.length);
     expect(error).toBeUndefined();
+    expect(done).toBe(true);
     expect(out.equals(data)).toBe(true);
   });
 
-  it('on a mismatch errors and never emits the last chunk, so a sized upload stays incomplete', async () => {
+  it('on a mismatch fails the upload before its last chunk leaves, so a sized upload stays incomplete', async () => {
     const bad = Buffer.from(data);
     bad[50] = 0;
-    const { out, error } = await run([bad.subarray(0, 30_000), bad.subarray(30_000, 70_000), bad.subarray(70_000)], digest, data.length);
+    const { out, completed: done, error } = await run([bad.subarray(0, 30_000), bad.subarray(30_000, 70_000), bad.subarray(70_000)], digest, data.length);
     expect(error).toBeInstanceOf(DigestMismatchError);
     expect(error).toMatchObject({ registry: 'src', repository: 'a', reference: digest, code: 'DIGEST_MISMATCH' });
-    expect(out.length).toBe(70_000);
+    expect(done).toBe(false);
+    expect(out.length).toBeLessThanOrEqual(70_000);
   });
 
   it('fails on too many or too few bytes', async () => {

@@ -1,6 +1,5 @@
 // Credentials from a Docker config file (`$DOCKER_CONFIG/config.json`, else
 // `~/.docker/config.json`): `credHelpers` per host, then `credsStore`, then `auths`.
-import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
@@ -98,8 +97,10 @@ export function parseHelperOutput(output: string, helper: string): StaticCredent
   return { username, password: json.Secret };
 }
 
-export function runCredentialHelper(helper: string, serverUrl: string): Promise<string> {
-  if (!/^[A-Za-z0-9_.-]+$/.test(helper)) return Promise.reject(new Error(`invalid credential helper name ${JSON.stringify(helper)}`));
+export async function runCredentialHelper(helper: string, serverUrl: string): Promise<string> {
+  if (!/^[A-Za-z0-9_.-]+$/.test(helper)) throw new Error(`invalid credential helper name ${JSON.stringify(helper)}`);
+  // Loaded when a helper is configured: most CLI runs never start a process.
+  const { spawn } = await import('node:child_process');
   return new Promise((resolve, reject) => {
     const child = spawn(`docker-credential-${helper}`, ['get'], { stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';

@@ -5,9 +5,9 @@
 import { isIP } from 'node:net';
 import net from 'node:net';
 import type { Readable } from 'node:stream';
-import tls from 'node:tls';
-import { Connection, type Http1Response } from './connection.js';
+import { Connection, type BodyTap, type Http1Response } from './connection.js';
 import { HttpClientError } from './errors.js';
+import { ReadSlabs } from './read-slabs.js';
 
 export interface Http1AgentOptions {
   /** Connections per origin. */
@@ -26,10 +26,12 @@ export interface Http1Request {
   method: string;
   headers: Record<string, string>;
   body?: Buffer | string | Readable;
+  /** Sees a streamed body as it is sent (see BodyTap). */
+  tap?: BodyTap;
   signal?: AbortSignal;
 }
 
-export type { Http1Response } from './connection.js';
+export type { BodyTap, Http1Response } from './connection.js';
 
 interface Waiter {
   fresh: boolean;
@@ -54,6 +56,8 @@ class OriginPool {
   }
 
   acquire(fresh: boolean, signal: AbortSignal | undefined): Promise<Lease> {
+    // Aborted already: neither take a connection nor wait in line for one.
+    if (signal?.aborted) return Promise.reject(abortReason(signal));
     if (!fresh) {
       const connection = this.idle.pop();
       if (connection) return Promise.resolve(this.lease(connection));
@@ -64,13 +68,25 @@ class OriginPool {
       return this.connect();
     }
     return new Promise<Lease>((resolve, reject) => {
-      const waiter: Waiter = { fresh, resolve, reject };
-      this.waiters.push(waiter);
-      signal?.addEventListener('abort', () => {
+      const onAbort = (): void => {
         const at = this.waiters.indexOf(waiter);
         if (at >= 0) this.waiters.splice(at, 1);
-        reject(signal.reason instanceof Error ? signal.reason : new Error('the request was aborted'));
-      }, { once: true });
+        reject(abortReason(signal));
+      };
+      // A signal may outlive many requests (one per job): leave no listener behind.
+      const waiter: Waiter = {
+        fresh,
+        resolve: (lease) => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve(lease);
+        },
+        reject: (err) => {
+          signal?.removeEventListener('abort', onAbort);
+          reject(err);
+        },
+      };
+      this.waiters.push(waiter);
+      signal?.addEventListener('abort', onAbort, { once: true });
     });
   }
 
@@ -143,18 +159,36 @@ class OriginPool {
   }
 }
 
-function openSocket(url: URL, options: Http1AgentOptions): Promise<net.Socket> {
+// TLS is loaded on first use: a CLI run against plain-http registries never pays for it.
+let tlsModule: Promise<typeof import('node:tls')> | undefined;
+
+function abortReason(signal: AbortSignal | undefined): Error {
+  const reason: unknown = signal?.reason;
+  if (reason instanceof Error) return reason;
+  const err = new Error('the request was aborted');
+  err.name = 'AbortError';
+  return err;
+}
+
+/** The server closed (or reset) the connection: the request may never have reached it. */
+function closedUnderUs(e: unknown): boolean {
+  const code = (e as { code?: unknown } | undefined)?.code;
+  return code === 'HTTP_SOCKET_CLOSED' || code === 'ECONNRESET' || code === 'EPIPE';
+}
+
+async function openSocket(url: URL, options: Http1AgentOptions): Promise<net.Socket> {
   const https = url.protocol === 'https:';
   const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
   const port = url.port ? Number(url.port) : https ? 443 : 80;
+  const tls = https ? await (tlsModule ??= import('node:tls')) : undefined;
   return new Promise((resolve, reject) => {
-    const socket: net.Socket = https
+    const socket: net.Socket = tls
       ? tls.connect({
         host, port, ALPNProtocols: ['http/1.1'],
         ...(isIP(host) ? {} : { servername: host }),
         ...(options.insecure ? { rejectUnauthorized: false } : {}),
       })
-      : net.connect({ host, port });
+      : connectWithSlabs(host, port);
     const timer = setTimeout(() => {
       socket.destroy();
       reject(new HttpClientError(`connect to ${url.host} timed out after ${options.connectTimeoutMs} ms`, 'HTTP_CONNECT_TIMEOUT'));
@@ -171,6 +205,22 @@ function openSocket(url: URL, options: Http1AgentOptions): Promise<net.Socket> {
       resolve(socket);
     });
   });
+}
+
+/** Plain TCP with reads into slabs (see read-slabs.ts); data still arrives as 'data' events. */
+function connectWithSlabs(host: string, port: number): net.Socket {
+  const slabs = new ReadSlabs();
+  const socket: net.Socket = net.connect({
+    host, port,
+    onread: {
+      buffer: () => slabs.next(),
+      callback: (bytes, region) => {
+        socket.emit('data', slabs.take(bytes, region));
+        return true;
+      },
+    },
+  });
+  return socket;
 }
 
 export class Http1Agent {
@@ -199,12 +249,15 @@ export class Http1Agent {
           host: req.url.host,
           headers: req.headers,
           ...(req.body !== undefined ? { body: req.body } : {}),
+          ...(req.tap ? { tap: req.tap } : {}),
           ...(req.signal ? { signal: req.signal } : {}),
           headersTimeoutMs: this.options.headersTimeoutMs,
           bodyTimeoutMs: this.options.bodyTimeoutMs,
         });
       } catch (e) {
-        const stale = lease.reused && !lease.connection.answered && !streamed && !req.signal?.aborted && !fresh;
+        // Only a connection closed under the request is stale; a timeout is the server being
+        // slow, and sending the request again would only double the wait.
+        const stale = lease.reused && !lease.connection.answered && !streamed && !req.signal?.aborted && !fresh && closedUnderUs(e);
         if (!stale) throw e;
         fresh = true;
       }

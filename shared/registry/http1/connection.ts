@@ -9,6 +9,16 @@ import { HttpClientError } from './errors.js';
 import { bodyFraming, keepAliveSeconds, MAX_HEAD_BYTES, parseResponseHead, requestHead, type BodyFraming, type HeaderValues } from './head.js';
 import { ResponseBody } from './response-body.js';
 
+/**
+ * Sees a streamed request body as it is sent. A throw aborts the request with that error
+ * before the chunk leaves, so a check on the last chunk keeps a bad body from completing.
+ */
+export interface BodyTap {
+  chunk(bytes: Buffer): void;
+  /** The body stream ended (before the request is considered sent). */
+  end(): void;
+}
+
 export interface ExchangeRequest {
   method: string;
   /** Path and query. */
@@ -17,6 +27,8 @@ export interface ExchangeRequest {
   host: string;
   headers: Record<string, string>;
   body?: Buffer | string | Readable;
+  /** For a streamed body only. */
+  tap?: BodyTap;
   signal?: AbortSignal;
   headersTimeoutMs: number;
   bodyTimeoutMs: number;
@@ -291,11 +303,22 @@ export class Connection {
     const declared = headers['content-length'];
     const expected = declared === undefined ? undefined : Number(declared);
     if (expected === undefined) headers['transfer-encoding'] = 'chunked';
+    const tap = req.tap;
     let sent = 0;
     const onData = (chunk: Buffer | string): void => {
       const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
       sent += bytes.length;
+      if (tap) {
+        try {
+          tap.chunk(bytes);
+        } catch (e) {
+          detach();
+          onError(e as Error);
+          return;
+        }
+      }
       if (expected !== undefined && sent > expected) {
+        detach();
         onError(new HttpClientError(`request body is longer than its Content-Length ${expected}`, 'HTTP_BODY_LENGTH'));
         return;
       }
@@ -316,6 +339,12 @@ export class Connection {
     };
     const onEnd = (): void => {
       detach();
+      try {
+        tap?.end();
+      } catch (e) {
+        onError(e as Error);
+        return;
+      }
       if (expected !== undefined && sent !== expected) {
         onError(new HttpClientError(`request body ended after ${sent} of its Content-Length ${expected} bytes`, 'HTTP_BODY_LENGTH'));
         return;
