@@ -106,6 +106,10 @@ export class Connection {
       let requestDone = false;
       let reusable = true;
       let detachSource: (() => void) | undefined;
+      /** The caller has the response (and so can listen to its body's errors). */
+      let handedOut = false;
+      /** The socket is paused because the reader is behind. */
+      let held = false;
       const signal = req.signal;
 
       const finish = (): void => {
@@ -122,7 +126,7 @@ export class Connection {
 
       const fail = (err: Error): void => {
         if (phase === 'done') return;
-        const wasHead = phase === 'head';
+        const wasHead = phase === 'head' || !handedOut;
         reusable = false;
         const stream = req.body;
         if (stream && typeof stream === 'object' && !Buffer.isBuffer(stream) && !stream.destroyed) stream.destroy();
@@ -133,7 +137,12 @@ export class Connection {
       };
 
       const push = (chunk: Buffer): void => {
-        if (body && !body.push(chunk)) socket.pause();
+        if (body && !body.push(chunk) && !held) {
+          held = true;
+          socket.pause();
+          // The reader is behind, not the server: no body timeout while it catches up.
+          socket.setTimeout(0);
+        }
       };
 
       const bodyDone = (): void => {
@@ -199,7 +208,12 @@ export class Connection {
             ? new ResponseBody(undefined)
             : new ResponseBody({
               pull: () => {
-                if (phase === 'body') socket.resume();
+                if (phase !== 'body') return;
+                if (held) {
+                  held = false;
+                  socket.setTimeout(req.bodyTimeoutMs);
+                }
+                socket.resume();
               },
               abandon: (err) => {
                 if (phase === 'body') fail(err ?? new HttpClientError('response body abandoned', 'HTTP_SOCKET_CLOSED'));
@@ -215,13 +229,16 @@ export class Connection {
             detachSource?.();
             detachSource = undefined;
           }
-          resolve({ status: head.status, headers: head.headers, body: exchangeBody });
           if (framing.kind === 'none') {
             if (buffer.length > 0) reusable = false;
             bodyDone();
           } else if (buffer.length > 0) {
+            // Before the response is handed out: a malformed body here rejects the request
+            // instead of erroring a body stream nobody can be listening to yet.
             onBodyData(buffer);
           }
+          handedOut = true;
+          resolve({ status: head.status, headers: head.headers, body: exchangeBody });
           return;
         }
       };
@@ -238,7 +255,8 @@ export class Connection {
           }
         },
         onClose: (err) => {
-          if (phase === 'body' && framing.kind === 'until-close') {
+          // A reset is no end of the body: only a clean close delimits it.
+          if (phase === 'body' && framing.kind === 'until-close' && !err) {
             bodyDone();
             return;
           }
@@ -307,6 +325,8 @@ export class Connection {
     let sent = 0;
     const onData = (chunk: Buffer | string): void => {
       const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+      // An empty chunk would be written as `0\r\n\r\n`, the end of a chunked body.
+      if (bytes.length === 0) return;
       sent += bytes.length;
       if (tap) {
         try {
