@@ -1,8 +1,6 @@
 // Shared CLI output and error handling: tables for people, JSON for machines, and one
 // place that turns any thrown error into a one-line message and an exit code.
 
-import Table from 'cli-table3';
-
 /** Exit codes every ferry command uses. */
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
@@ -35,7 +33,9 @@ function cell(value: unknown): string {
   return String(value);
 }
 
-export function formatTable<T>(rows: readonly T[], columns: readonly ColumnSpec<T>[]): string {
+export async function formatTable<T>(rows: readonly T[], columns: readonly ColumnSpec<T>[]): Promise<string> {
+  // Loaded on first use: most commands print no table, and every command pays for what it loads.
+  const { default: Table } = await import('cli-table3');
   const specs: Column<T>[] = columns.map((c) => (typeof c === 'string' ? { header: c, value: (row: T) => row[c as keyof T] } : c));
   const table = new Table({
     head: specs.map((c) => c.header),
@@ -58,8 +58,8 @@ export function formatTable<T>(rows: readonly T[], columns: readonly ColumnSpec<
     .join('\n');
 }
 
-export function printTable<T>(rows: readonly T[], columns: readonly ColumnSpec<T>[], out: NodeJS.WritableStream = process.stdout): void {
-  out.write(formatTable(rows, columns) + '\n');
+export async function printTable<T>(rows: readonly T[], columns: readonly ColumnSpec<T>[], out: NodeJS.WritableStream = process.stdout): Promise<void> {
+  out.write((await formatTable(rows, columns)) + '\n');
 }
 
 /** Stable machine output: one JSON document on stdout. */

@@ -187,7 +187,7 @@ async function syncCommand(opts: SyncCommandOptions): Promise<void> {
     };
   }
   if (opts.json) printJson(output);
-  else printHuman(output, results);
+  else await printHuman(output, results);
   for (const r of results) for (const issue of r.errors) process.stderr.write(`ferry: ${describeIssue(r.policy, issue)}\n`);
   for (const r of results) {
     if (r.errorCount > r.errors.length) process.stderr.write(`ferry: policy ${r.policy}: ${r.errorCount - r.errors.length} more registry errors not shown\n`);
@@ -228,7 +228,7 @@ async function syncAndWait(
   }
 }
 
-function printHuman(output: SyncJson, results: ReconcileResult[]): void {
+async function printHuman(output: SyncJson, results: ReconcileResult[]): Promise<void> {
   const out = process.stdout;
   for (const p of output.policies) {
     const kept = p.kept > 0 ? `, ${p.kept} kept (override: false)` : '';
@@ -243,7 +243,7 @@ function printHuman(output: SyncJson, results: ReconcileResult[]): void {
   if (output.dryRun) {
     const items = results.flatMap((r) => r.items ?? []);
     if (items.length > 0) {
-      printTable(items, [
+      await printTable(items, [
         { header: 'ACTION', value: (i) => i.action },
         { header: 'REASON', value: (i) => i.reason },
         { header: 'SOURCE', value: (i) => `${i.source.registry}/${i.source.repository}:${i.source.reference}` },
@@ -257,7 +257,7 @@ function printHuman(output: SyncJson, results: ReconcileResult[]): void {
     const j = output.jobs;
     out.write(`jobs: ${j.total} total, ${j.succeeded} succeeded, ${j.skipped} skipped, ${j.dead} dead\n`);
     if (j.deadJobs.length > 0) {
-      printTable(j.deadJobs, [
+      await printTable(j.deadJobs, [
         { header: 'ID', value: (d) => d.id },
         { header: 'SOURCE', value: (d) => d.source },
         { header: 'DESTINATION', value: (d) => d.destination },

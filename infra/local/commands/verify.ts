@@ -73,12 +73,12 @@ async function verifyCommand(opts: VerifyCommandOptions): Promise<void> {
     policies: results.map((r) => ({ policy: r.policy, inSync: r.inSync, counts: r.counts, differences: r.differences, errors: r.errors })),
   };
   if (opts.json) printJson(output);
-  else printHuman(output);
+  else await printHuman(output);
   for (const r of results) for (const issue of r.errors) process.stderr.write(`ferry: ${describeIssue(r.policy, issue)}\n`);
   if (!output.inSync) process.exitCode = 1;
 }
 
-function printHuman(output: VerifyJson): void {
+async function printHuman(output: VerifyJson): Promise<void> {
   const out = process.stdout;
   for (const p of output.policies) {
     const c = p.counts;
@@ -91,7 +91,7 @@ function printHuman(output: VerifyJson): void {
   }
   const rows = output.policies.flatMap((p) => p.differences.map((d) => ({ policy: p.policy, ...d })));
   if (rows.length > 0) {
-    printTable(rows, [
+    await printTable(rows, [
       { header: 'POLICY', value: (d) => d.policy },
       { header: 'KIND', value: (d) => d.kind },
       { header: 'DESTINATION', value: (d) => `${d.destination.registry}/${d.destination.repository}:${d.tag}` },

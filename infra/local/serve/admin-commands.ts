@@ -47,7 +47,7 @@ export async function jobsCommand(opts: { config?: string; status?: string; poli
     process.stdout.write('no jobs\n');
     return;
   }
-  printTable(page.jobs.map(jobRow), JOB_COLUMNS);
+  await printTable(page.jobs.map(jobRow), JOB_COLUMNS);
   if (page.cursor) process.stderr.write(`(more jobs: raise --limit to see them)\n`);
 }
 
@@ -86,7 +86,7 @@ export async function dlqListCommand(opts: { config?: string; json?: boolean }):
     process.stdout.write('the dead-letter queue is empty\n');
     return;
   }
-  printTable(dead.map(deadRow), ['job', 'policy', 'source', 'destination', 'attempts', 'dead at', 'error']);
+  await printTable(dead.map(deadRow), ['job', 'policy', 'source', 'destination', 'attempts', 'dead at', 'error']);
 }
 
 export async function dlqReplayCommand(ids: string[], opts: { config?: string; all?: boolean; json?: boolean }): Promise<void> {
