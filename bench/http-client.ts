@@ -6,9 +6,10 @@
 
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { startRegistry, stopAllRegistries } from '../test/testbed/registries.js';
+import { startRegistry } from '../test/testbed/registries.js';
 import { buildImage, pushImage } from '../test/testbed/images.js';
 import { median } from './lib/measure.js';
+import { runBench } from './lib/run.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const LAYER_MIB = Number(process.env.BENCH_LAYER_MIB ?? 20);
@@ -48,11 +49,4 @@ async function main(): Promise<void> {
   process.stdout.write(`${lines.join('\n')}\n`);
 }
 
-try {
-  await main();
-} catch (error) {
-  process.stderr.write(`bench failed: ${error instanceof Error ? error.message : String(error)}\n`);
-  process.exitCode = 1;
-} finally {
-  await stopAllRegistries();
-}
+await runBench(main);

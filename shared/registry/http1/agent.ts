@@ -4,9 +4,8 @@
 // when its body can be replayed.
 import { isIP } from 'node:net';
 import net from 'node:net';
-import type { Readable } from 'node:stream';
-import { Connection, type BodyTap, type Http1Response } from './connection.js';
-import { HttpClientError } from './errors.js';
+import { Connection, type Http1Response, type RequestParts } from './connection.js';
+import { abortReason, HttpClientError } from './errors.js';
 import { ReadSlabs } from './read-slabs.js';
 
 export interface Http1AgentOptions {
@@ -21,14 +20,8 @@ export interface Http1AgentOptions {
   insecure?: boolean;
 }
 
-export interface Http1Request {
+export interface Http1Request extends RequestParts {
   url: URL;
-  method: string;
-  headers: Record<string, string>;
-  body?: Buffer | string | Readable;
-  /** Sees a streamed body as it is sent (see BodyTap). */
-  tap?: BodyTap;
-  signal?: AbortSignal;
 }
 
 export type { BodyTap, Http1Response } from './connection.js';
@@ -161,14 +154,6 @@ class OriginPool {
 
 // TLS is loaded on first use: a CLI run against plain-http registries never pays for it.
 let tlsModule: Promise<typeof import('node:tls')> | undefined;
-
-function abortReason(signal: AbortSignal | undefined): Error {
-  const reason: unknown = signal?.reason;
-  if (reason instanceof Error) return reason;
-  const err = new Error('the request was aborted');
-  err.name = 'AbortError';
-  return err;
-}
 
 /** The server closed (or reset) the connection: the request may never have reached it. */
 function closedUnderUs(e: unknown): boolean {

@@ -5,7 +5,7 @@
 import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import { ChunkedDecoder } from './chunked.js';
-import { HttpClientError } from './errors.js';
+import { abortReason, HttpClientError } from './errors.js';
 import { bodyFraming, keepAliveSeconds, MAX_HEAD_BYTES, parseResponseHead, requestHead, type BodyFraming, type HeaderValues } from './head.js';
 import { ResponseBody } from './response-body.js';
 
@@ -19,17 +19,21 @@ export interface BodyTap {
   end(): void;
 }
 
-export interface ExchangeRequest {
+/** What a caller says about a request, whatever connection it goes out on. */
+export interface RequestParts {
   method: string;
+  headers: Record<string, string>;
+  body?: Buffer | string | Readable;
+  /** Sees a streamed body as it is sent (a streamed body only). */
+  tap?: BodyTap;
+  signal?: AbortSignal;
+}
+
+export interface ExchangeRequest extends RequestParts {
   /** Path and query. */
   target: string;
   /** Authority for the Host header. */
   host: string;
-  headers: Record<string, string>;
-  body?: Buffer | string | Readable;
-  /** For a streamed body only. */
-  tap?: BodyTap;
-  signal?: AbortSignal;
   headersTimeoutMs: number;
   bodyTimeoutMs: number;
 }
@@ -400,12 +404,4 @@ export class Connection {
     source.resume();
     return detach;
   }
-}
-
-function abortReason(signal: AbortSignal | undefined): Error {
-  const reason: unknown = signal?.reason;
-  if (reason instanceof Error) return reason;
-  const err = new Error('the request was aborted');
-  err.name = 'AbortError';
-  return err;
 }

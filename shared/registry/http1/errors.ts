@@ -22,3 +22,12 @@ export class HttpClientError extends Error {
 }
 
 export const HTTP_TIMEOUT_CODES: ReadonlySet<string> = new Set(['HTTP_CONNECT_TIMEOUT', 'HTTP_HEADERS_TIMEOUT', 'HTTP_BODY_TIMEOUT']);
+
+/** Why a request stopped when its signal fired: the signal's own reason, or an AbortError. */
+export function abortReason(signal: AbortSignal | undefined): Error {
+  const reason: unknown = signal?.reason;
+  if (reason instanceof Error) return reason;
+  const err = new Error('the request was aborted');
+  err.name = 'AbortError';
+  return err;
+}
