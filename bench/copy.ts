@@ -7,9 +7,10 @@
 
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { startRegistries, stopAllRegistries, type DistributionRegistry } from '../test/testbed/registries.js';
+import { startRegistries, type DistributionRegistry } from '../test/testbed/registries.js';
 import { buildImage, digestOf, inspectRaw, pushImage } from '../test/testbed/images.js';
 import { measure, median, mib, type Measurement } from './lib/measure.js';
+import { runBench } from './lib/run.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const LAYER_MIB = Number(process.env.BENCH_LAYER_MIB ?? 20);
@@ -22,7 +23,8 @@ type Scenario = 'cold' | 'warm' | 'new-repository';
 const SCENARIOS: Scenario[] = ['cold', 'warm', 'new-repository'];
 
 function copyWith(tool: Tool, src: string, dst: string): Promise<Measurement> {
-  if (tool === 'ferry') return measure(process.execPath, ['dist/cli.js', 'copy', '--insecure', '--json', src, dst]);
+  // bin/ferry, the installed command, as users run it.
+  if (tool === 'ferry') return measure('bin/ferry', ['copy', '--insecure', '--json', src, dst]);
   return measure('skopeo', ['copy', '--all', '--preserve-digests', '--src-tls-verify=false', '--dest-tls-verify=false', `docker://${src}`, `docker://${dst}`]);
 }
 
@@ -85,8 +87,18 @@ async function main(): Promise<void> {
   // (ping both registries, one manifest GET, exit 1).
   const startup: Measurement[] = [];
   for (let i = 0; i < ROUNDS; i++) {
-    const m = await measure(process.execPath, ['dist/cli.js', 'copy', '--insecure', `${src.host}/bench/absent:v1`, `${ferryDst.host}/bench/absent:v1`], { allowFailure: true });
+    const m = await measure('bin/ferry', ['copy', '--insecure', `${src.host}/bench/absent:v1`, `${ferryDst.host}/bench/absent:v1`], { allowFailure: true });
     startup.push(m);
+  }
+
+  // What Node itself costs before any ferry code runs; NODE_EXTRA_CA_CERTS, when set, makes
+  // node build its certificate store at start-up (bin/ferry defers that to the first TLS use).
+  const { NODE_EXTRA_CA_CERTS: extraCa, ...withoutExtraCa } = process.env;
+  const nodeBoot: Measurement[] = [];
+  const nodeBootWithCa: Measurement[] = [];
+  for (let i = 0; i < ROUNDS; i++) {
+    nodeBoot.push(await measure(process.execPath, ['-e', '0'], { env: withoutExtraCa }));
+    if (extraCa) nodeBootWithCa.push(await measure(process.execPath, ['-e', '0']));
   }
 
   const lines: string[] = [];
@@ -106,6 +118,10 @@ async function main(): Promise<void> {
       SCENARIOS.map((sc) => `${sc} ferry ${median(results[sc].ferry.map((m) => m.cpuSeconds)).toFixed(2)} / skopeo ${median(results[sc].skopeo.map((m) => m.cpuSeconds)).toFixed(2)}`).join(', '),
   );
   lines.push(`ferry fixed cost (node start-up, CLI + HTTP client load, 3 requests; copy of an absent tag): median ${median(startup.map((m) => m.seconds)).toFixed(3)} s wall, ${median(startup.map((m) => m.cpuSeconds)).toFixed(3)} s cpu`);
+  lines.push(
+    `node start-up alone (node -e 0): median ${median(nodeBoot.map((m) => m.seconds)).toFixed(3)} s` +
+      (extraCa ? `; ${median(nodeBootWithCa.map((m) => m.seconds)).toFixed(3)} s with this environment's NODE_EXTRA_CA_CERTS=${extraCa}, which bin/ferry defers` : ''),
+  );
   const engine = (scenario: Scenario): string =>
     median(results[scenario].ferry.map((m) => (JSON.parse(m.stdout) as { seconds: number }).seconds)).toFixed(3);
   lines.push(`ferry in-process copy time (--json seconds), medians: cold ${engine('cold')} s, warm ${engine('warm')} s, new-repository ${engine('new-repository')} s`);
@@ -132,11 +148,4 @@ async function main(): Promise<void> {
   process.stdout.write(lines.join('\n') + '\n');
 }
 
-try {
-  await main();
-} catch (error) {
-  process.stderr.write(`bench failed: ${error instanceof Error ? error.message : String(error)}\n`);
-  process.exitCode = 1;
-} finally {
-  await stopAllRegistries();
-}
+await runBench(main);

@@ -55,6 +55,13 @@ function applyInherited(command: Command, program: Command): void {
 }
 
 export async function main(argv: string[] = process.argv): Promise<void> {
+  const extraCaCerts = process.env.FERRY_EXTRA_CA_CERTS;
+  if (extraCaCerts) {
+    // bin/ferry moved NODE_EXTRA_CA_CERTS aside; processes ferry starts still get it.
+    process.env.NODE_EXTRA_CA_CERTS = extraCaCerts;
+    delete process.env.FERRY_EXTRA_CA_CERTS;
+    (await import('./cli/extra-ca.js')).trustExtraCaCertsLazily(extraCaCerts);
+  }
   const program = buildProgram();
   try {
     await program.parseAsync(argv);

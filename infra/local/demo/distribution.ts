@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { request } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { stringify } from 'yaml';
 
 const execFileAsync = promisify(execFile);
@@ -57,13 +58,15 @@ export interface DistributionOptions {
   /** Binary to run; default `docker-registry` (Debian's name for Distribution). */
   binary?: string;
   logLevel?: 'error' | 'warn' | 'info' | 'debug';
+  /** Serve HTTPS with this certificate and key (PEM file paths); default plain HTTP. */
+  tls?: { certificate: string; key: string };
 }
 
 export interface DistributionRegistry {
   name: string;
   /** `127.0.0.1:PORT`, as used in image references. */
   host: string;
-  /** `http://127.0.0.1:PORT` */
+  /** `http://127.0.0.1:PORT` (`https://` with `tls`) */
   url: string;
   port: number;
   /** Filesystem storage root. */
@@ -157,6 +160,7 @@ function registryConfig(port: number, dataDir: string, opts: DistributionOptions
       // A fixed secret lets a restarted registry accept upload state issued before the restart.
       secret: `ferry-testbed-${port}`,
       headers: { 'X-Content-Type-Options': ['nosniff'] },
+      ...(opts.tls ? { tls: { certificate: opts.tls.certificate, key: opts.tls.key } } : {}),
     },
   };
   if (opts.notifications && opts.notifications.length > 0) {
@@ -194,7 +198,9 @@ function registryConfig(port: number, dataDir: string, opts: DistributionOptions
 /** Resolves once `GET /v2/` answers 200 or 401 (the registry is serving). */
 async function probe(url: string): Promise<boolean> {
   return new Promise((resolve) => {
-    const req = request(`${url}/v2/`, { method: 'GET', timeout: 1000 }, (res) => {
+    // The probe only asks whether the registry serves; it trusts any certificate.
+    const send = url.startsWith('https:') ? httpsRequest : request;
+    const req = send(`${url}/v2/`, { method: 'GET', timeout: 1000, rejectUnauthorized: false }, (res) => {
       res.resume();
       resolve(res.statusCode === 200 || res.statusCode === 401);
     });
@@ -295,7 +301,7 @@ export async function startDistribution(opts: DistributionOptions = {}): Promise
       live.add(proc);
       proc.once('exit', () => live.delete(proc));
       const spawnError = new Promise<Error>((resolve) => proc.once('error', resolve));
-      const url = `http://127.0.0.1:${port}`;
+      const url = `${opts.tls ? 'https' : 'http'}://127.0.0.1:${port}`;
       const deadline = Date.now() + startTimeoutMs;
       for (;;) {
         if (proc.exitCode !== null || proc.signalCode !== null) {
@@ -334,7 +340,7 @@ export async function startDistribution(opts: DistributionOptions = {}): Promise
   return {
     name,
     host: `127.0.0.1:${port}`,
-    url: `http://127.0.0.1:${port}`,
+    url: `${opts.tls ? 'https' : 'http'}://127.0.0.1:${port}`,
     port,
     dataDir,
     baseDir,
