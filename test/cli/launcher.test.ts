@@ -61,6 +61,12 @@ describe('bin/ferry', () => {
     expect(launched.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
   });
 
+  it('is what `npx ferry` runs in a checkout (after npm ci, whose prepare step builds dist/)', async () => {
+    const npx = await run('npx', ['--no-install', 'ferry', '--version'], { npm_config_update_notifier: 'false' });
+    expect(npx.code).toBe(0);
+    expect(npx.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
+  });
+
   describe('against HTTPS registries with a certificate only NODE_EXTRA_CA_CERTS trusts', () => {
     let src: DistributionRegistry;
     let dst: DistributionRegistry;
