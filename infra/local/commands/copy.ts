@@ -55,8 +55,14 @@ export function register(program: Command): void {
 }
 
 async function copyCommand(srcInput: string, dstInput: string, options: CopyCommandOptions): Promise<void> {
-  // Loaded here, not at the top, so `ferry --help` and other commands never pay for them.
-  const { parseImageReference, referenceOf } = await import('../../../shared/oci/grammar.js');
+  // Loaded here, not at the top, so `ferry --help` and other commands never pay for them;
+  // all at once, so their files load in parallel.
+  const [{ parseImageReference, referenceOf }, { RegistryClient }, { dockerConfigCredentials }, { copyImage }] = await Promise.all([
+    import('../../../shared/oci/grammar.js'),
+    import('../../../shared/registry/client.js'),
+    import('../../../shared/registry/credentials/docker-config.js'),
+    import('../../../shared/replicate/copy.js'),
+  ]);
   const src = parseImageReference(srcInput);
   const dst = parseImageReference(dstInput);
   const concurrency = Number(options.blobConcurrency);
@@ -66,11 +72,6 @@ async function copyCommand(srcInput: string, dstInput: string, options: CopyComm
   const srcCreds = options.srcCreds !== undefined ? parseCreds(options.srcCreds, '--src-creds') : undefined;
   const destCreds = options.destCreds !== undefined ? parseCreds(options.destCreds, '--dest-creds') : undefined;
 
-  const [{ RegistryClient }, { dockerConfigCredentials }, { copyImage }] = await Promise.all([
-    import('../../../shared/registry/client.js'),
-    import('../../../shared/registry/credentials/docker-config.js'),
-    import('../../../shared/replicate/copy.js'),
-  ]);
   const clientFor = (ref: ImageReference, creds: Credentials | undefined): RegistryClient => {
     const url = `${options.insecure ? 'http' : 'https'}://${ref.host}`;
     return new RegistryClient({
