@@ -8,7 +8,8 @@ import type { FerryConfig } from '../shared/config/schema.js';
 import { createIngest, type Ingest, type IngestResponse } from '../shared/intake/ingest.js';
 import type { WebhookRequest } from '../shared/events/types.js';
 import { isEventBridgeEvent, isFunctionUrlEvent, type EventBridgeEvent, type FunctionUrlEvent, type FunctionUrlResult } from './lib/lambda-types.js';
-import { lazy, openRuntime, type Runtime } from './lib/runtime.js';
+import { lazy, openRuntime, type Env, type Runtime } from './lib/runtime.js';
+import { digestPushDelayFromEnv } from '../shared/policy/plan.js';
 import { ecrRegistryFor } from './lib/ecr-routing.js';
 
 export interface WebhookApp {
@@ -18,8 +19,16 @@ export interface WebhookApp {
   runtime: Runtime;
 }
 
-export function createWebhookApp(runtime: Runtime): WebhookApp {
-  const deps = { queue: runtime.backend.queue, store: runtime.backend.store, logger: runtime.logger, metrics: runtime.metrics };
+/**
+ * `env` may set FERRY_DIGEST_PUSH_DELAY (the deferral of digest-only single-platform
+ * pushes, default 30 s; see shared/policy/plan.ts); tests shorten it.
+ */
+export function createWebhookApp(runtime: Runtime, env: Env = process.env): WebhookApp {
+  const digestPushDelaySeconds = digestPushDelayFromEnv(env);
+  const deps = {
+    queue: runtime.backend.queue, store: runtime.backend.store, logger: runtime.logger, metrics: runtime.metrics,
+    ...(digestPushDelaySeconds !== undefined ? { digestPushDelaySeconds } : {}),
+  };
   return {
     http: createIngest({ ...deps, config: runtime.config }),
     eventBridge: createIngest({ ...deps, config: trustEcrRegistries(runtime.config) }),

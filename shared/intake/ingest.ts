@@ -11,7 +11,7 @@ import type { Clock, JobQueue, JobStore } from '../jobs/ports.js';
 import { silentLogger, type Logger } from '../observability/logger.js';
 import type { FerryMetrics } from '../observability/metrics.js';
 import { referenceProblem, repositoryProblem } from '../oci/grammar.js';
-import { planJobs, planReason, type PlannedJob } from '../policy/plan.js';
+import { digestPushDelayProblem, DIGEST_PUSH_DELAY_SECONDS, planJobs, planReason, type PlannedJob } from '../policy/plan.js';
 import { authenticate } from './authenticate.js';
 
 export const MAX_WEBHOOK_BODY_BYTES = 1024 * 1024;
@@ -25,6 +25,11 @@ export interface IngestDeps {
   metrics?: FerryMetrics;
   /** Parser lookup; the registry kinds' real parsers unless a host overrides them. */
   parserFor?: (kind: EventKind) => EventParser;
+  /**
+   * Deferral of digest-only single-platform manifest pushes (possible index children), in
+   * seconds, 0..900; 0 = none. Default DIGEST_PUSH_DELAY_SECONDS (see policy/plan.ts).
+   */
+  digestPushDelaySeconds?: number;
 }
 
 export interface IngestResponse {
@@ -77,6 +82,9 @@ export function createIngest(deps: IngestDeps): Ingest {
   const logger = deps.logger ?? silentLogger;
   const parserFor = deps.parserFor ?? defaultParserFor;
   const registries: Record<string, RegistryConfig> = deps.config.registries;
+  const digestPushDelaySeconds = deps.digestPushDelaySeconds ?? DIGEST_PUSH_DELAY_SECONDS;
+  const delayProblem = digestPushDelayProblem(digestPushDelaySeconds);
+  if (delayProblem) throw new RangeError(delayProblem);
 
   async function handle(request: WebhookRequest, label: (name: string) => void): Promise<IngestResponse> {
     const name = registryNameOf(request.path);
@@ -108,7 +116,7 @@ export function createIngest(deps: IngestDeps): Ingest {
       if (problem) return error(400, 'invalid name in payload', problem);
     }
 
-    const plan = planJobs(deps.config, name, parsed.events);
+    const plan = planJobs(deps.config, name, parsed.events, { digestPushDelaySeconds });
     const ignored = parsed.ignored.length + plan.ignored.length;
     if (plan.specs.length === 0) {
       logger.debug({ registry: name, ignored: [...parsed.ignored, ...plan.ignored] }, 'webhook: nothing to replicate');
@@ -122,7 +130,8 @@ export function createIngest(deps: IngestDeps): Ingest {
       logger.error({ registry: name, error: errorText(e) }, 'webhook: queue unavailable');
       return error(503, 'queue unavailable', errorText(e));
     }
-    logger.info({ registry: name, accepted: jobs.length, ignored, jobs: jobs.map((j) => j.id) }, 'webhook: jobs queued');
+    const deferred = plan.specs.filter((s) => s.delaySeconds).length;
+    logger.info({ registry: name, accepted: jobs.length, ignored, jobs: jobs.map((j) => j.id), ...(deferred > 0 ? { deferred, delaySeconds: digestPushDelaySeconds } : {}) }, 'webhook: jobs queued');
     return { status: 202, body: { accepted: jobs.length, ignored, jobs } };
   }
 

@@ -9,7 +9,16 @@ export interface JobSpec {
   policy: string;
   source: JobSource;
   destination: JobDestination;
+  /**
+   * Deliver the job's message no sooner than this many seconds from now (0..900, the SQS
+   * limit). The record is `queued` meanwhile. Not part of the job: a resend of the same
+   * job (a redelivered event) is deferred again.
+   */
+  delaySeconds?: number;
 }
+
+/** Longest message delay every backend honours (SQS DelaySeconds). */
+export const MAX_DELAY_SECONDS = 900;
 
 export interface EnqueueDeps {
   queue: JobQueue;
@@ -50,12 +59,16 @@ export function newJob(spec: JobSpec, trigger: Trigger, now: Date): Job {
  * Records first, then messages. A job is sent when it was created now, or when it is the
  * very same job (same id, still queued): that is a sender retrying after an earlier send
  * failed, so sending again is what makes the retry safe. Duplicate messages are harmless:
- * the runner's conditional transition lets only one run.
+ * the runner's conditional transition lets only one run. Messages go out in one send per
+ * delay (specs without `delaySeconds` in one send without a delay, as always); a spec
+ * absorbed by another queued job (coalesced) sends nothing and inherits that job's timing.
  */
 export async function enqueue(deps: EnqueueDeps, specs: JobSpec[], trigger: Trigger): Promise<Enqueued[]> {
   const now = (deps.clock ?? systemClock).now();
   const results: Enqueued[] = [];
-  const toSend: Job[] = [];
+  /** Delay (0 = none) -> jobs to send with it, in spec order. */
+  const toSend = new Map<number, Job[]>();
+  const delays = specs.map(specDelay); // checked before anything is written
   const jobs = specs.map((spec) => newJob(spec, trigger, now));
   const stored = deps.store.createMany
     ? await deps.store.createMany(jobs)
@@ -68,11 +81,25 @@ export async function enqueue(deps: EnqueueDeps, specs: JobSpec[], trigger: Trig
     // A batch naming one job twice sends it once.
     if ((created || resend) && !sending.has(kept.id)) {
       sending.add(kept.id);
-      toSend.push(kept);
+      const delay = delays[i]!;
+      toSend.set(delay, [...(toSend.get(delay) ?? []), kept]);
     }
   });
-  if (toSend.length > 0) await deps.queue.send(toSend.map((j) => ({ jobId: j.id, key: j.key })));
+  // Undelayed first: they are the ones a worker may take at once.
+  for (const delay of [...toSend.keys()].sort((a, b) => a - b)) {
+    const messages = toSend.get(delay)!.map((j) => ({ jobId: j.id, key: j.key }));
+    if (delay > 0) await deps.queue.send(messages, delay);
+    else await deps.queue.send(messages);
+  }
   return results;
+}
+
+function specDelay(spec: JobSpec): number {
+  const delay = spec.delaySeconds ?? 0;
+  if (!Number.isFinite(delay) || delay < 0 || delay > MAX_DELAY_SECONDS) {
+    throw new RangeError(`job delay must be between 0 and ${MAX_DELAY_SECONDS} seconds, got ${delay}`);
+  }
+  return delay;
 }
 
 async function createEach(store: JobStore, jobs: Job[]): Promise<CreateResult[]> {

@@ -1,8 +1,8 @@
 // Events -> job specs. Pure: no I/O, so the webhook, tests and dry runs share one answer to
 // "what would this event replicate, and if nothing, why not".
-import type { FerryConfig, PolicyConfig } from '../config/schema.js';
+import { parseDuration, type FerryConfig, type PolicyConfig } from '../config/schema.js';
 import type { IgnoredEvent, NormalizedEvent } from '../events/types.js';
-import type { JobSpec } from '../jobs/enqueue.js';
+import { MAX_DELAY_SECONDS, type JobSpec } from '../jobs/enqueue.js';
 import { jobKey } from '../jobs/model.js';
 import { matchesRepository, matchesTag } from './match.js';
 import { renderRepository, TemplateError } from './template.js';
@@ -29,21 +29,79 @@ export function isIndexMediaType(mediaType: string): boolean {
   return INDEX_MEDIA_TYPES.includes(mediaType.split(';')[0]!.trim().toLowerCase());
 }
 
-export const UNTAGGED_MANIFEST_REASON = 'untagged manifest (index child or digest push): replicated with its index/tag';
+/** Default deferral of a digest-only single-platform manifest push (seconds). */
+export const DIGEST_PUSH_DELAY_SECONDS = 30;
+/** Longest deferral: SQS DelaySeconds allows at most 15 minutes, and both backends must agree. */
+export const MAX_DIGEST_PUSH_DELAY_SECONDS = MAX_DELAY_SECONDS;
+/** Environment variable the hosts (ferry serve, the webhook Lambda) read the deferral from. */
+export const DIGEST_PUSH_DELAY_ENV = 'FERRY_DIGEST_PUSH_DELAY';
+
+export interface PlanOptions {
+  /**
+   * How long a digest-only push of a single-platform manifest waits before its job may run
+   * (seconds, 0..900; 0 = no deferral). Default DIGEST_PUSH_DELAY_SECONDS.
+   */
+  digestPushDelaySeconds?: number;
+}
 
 /**
  * The multi-arch rule. A multi-arch push reaches ferry as separate requests (Distribution
  * sends one event per POST): each child manifest pushed by digest without a tag, then the
- * index with its tag. The index's tag job copies every child first (DESIGN 6.3), so jobs
- * for the children would only repeat that work. Hence a push that names no tag and whose
- * media type is known to be a single-platform manifest is ignored. Digest-only pushes
- * of an index, or whose media type the sender does not report, follow their repository
- * (DESIGN 3). Cost: a single-platform image pushed only by digest is not replicated, as
- * no event distinguishes it from an index child.
+ * index with its tag. Nothing in a child's event tells it apart from a single-platform
+ * image pushed only by digest, and the tag filter only sees tags (DESIGN 3: digest-only
+ * pushes follow their repository), so both are planned like any digest-only event. But a
+ * job for a child would only repeat what the index's tag job does (it copies every child
+ * first, DESIGN 6.3), and running at once it would race that job over the same blobs. So
+ * a push that names no tag and whose media type is known to be a single-platform manifest
+ * is planned with a deferral (`delaySeconds`, default 30 s): its message becomes
+ * receivable only after the delay, while its record stays `queued`. The index's job
+ * arrives right after the children and runs first; when the deferred job runs, the
+ * destination already has the digest and the job ends `skipped` (copyImage: "destination
+ * ... already has sha256:..."), having cost one manifest GET at the source and one HEAD at
+ * the destination. A digest-only single-platform image (no index coming) is simply
+ * replicated after the delay.
+ *
+ * Cost: one cheap skipped job per child of a multi-arch push (per destination), after the
+ * delay, plus the delay itself for images pushed only by digest. An index job that is
+ * still copying when the delay ends does not make the deferred job wrong, only redundant:
+ * it copies what is missing (blob by blob, skipping what exists) and converges the same.
+ * Digest-only pushes of an index, or whose media type the sender does not report, are not
+ * deferred (no index job would copy them). Deletes are not deferred; but like any event,
+ * one whose job key (policy, destination, digest) already has a queued job joins that job,
+ * so a delete of a digest whose deferred push job still waits takes effect when it runs.
  */
-export function isUntaggedChildManifest(event: NormalizedEvent): boolean {
+export function isDigestOnlyManifestPush(event: NormalizedEvent): boolean {
   return event.action === 'push' && !event.tag && event.digest !== undefined
     && event.mediaType !== undefined && event.mediaType !== '' && !isIndexMediaType(event.mediaType);
+}
+
+/** Checks a deferral: a whole or fractional number of seconds in 0..900. */
+export function digestPushDelayProblem(seconds: number): string | undefined {
+  if (!Number.isFinite(seconds) || seconds < 0 || seconds > MAX_DIGEST_PUSH_DELAY_SECONDS) {
+    return `digest push delay must be between 0 and ${MAX_DIGEST_PUSH_DELAY_SECONDS} seconds, got ${seconds}`;
+  }
+  return undefined;
+}
+
+/**
+ * The deferral from the environment (DIGEST_PUSH_DELAY_ENV: "30s", "500ms", "2m" or a
+ * number of seconds), or undefined when unset. Throws on a malformed or out-of-range value.
+ */
+export function digestPushDelayFromEnv(env: Record<string, string | undefined>): number | undefined {
+  const raw = env[DIGEST_PUSH_DELAY_ENV]?.trim();
+  if (raw === undefined || raw === '') return undefined;
+  const seconds = /^\d+(?:\.\d+)?$/.test(raw) ? Number(raw) : parseDurationSeconds(raw);
+  const problem = seconds === undefined ? `use e.g. 30s, 500ms or 2m, got ${JSON.stringify(raw)}` : digestPushDelayProblem(seconds);
+  if (problem) throw new RangeError(`${DIGEST_PUSH_DELAY_ENV}: ${problem}`);
+  return seconds;
+}
+
+function parseDurationSeconds(text: string): number | undefined {
+  try {
+    return parseDuration(text) / 1000;
+  } catch {
+    return undefined;
+  }
 }
 
 function describe(event: NormalizedEvent): string {
@@ -66,8 +124,13 @@ function policyRejects(policy: PolicyConfig, event: NormalizedEvent): string | u
  * One spec per (policy with this source, destination, repository, reference), where the
  * reference is the tag when the event has one, else the digest. Specs with an equal job
  * key within the batch are kept once. Events that make no spec come back in `ignored`.
+ * Digest-only pushes of single-platform manifests carry `delaySeconds` (the multi-arch
+ * rule above).
  */
-export function planJobs(config: PlanConfig, registryName: string, events: readonly NormalizedEvent[]): Plan {
+export function planJobs(config: PlanConfig, registryName: string, events: readonly NormalizedEvent[], options: PlanOptions = {}): Plan {
+  const delay = options.digestPushDelaySeconds ?? DIGEST_PUSH_DELAY_SECONDS;
+  const delayProblem = digestPushDelayProblem(delay);
+  if (delayProblem) throw new RangeError(delayProblem);
   const specs: PlannedJob[] = [];
   const ignored: IgnoredEvent[] = [];
   const seen = new Set<string>();
@@ -77,9 +140,9 @@ export function planJobs(config: PlanConfig, registryName: string, events: reado
     const reference = event.tag ?? event.digest;
     const ignore = (reason: string) => ignored.push({ reason, id: event.id });
     if (!reference) { ignore(`${event.action} ${event.repository}: no tag or digest`); continue; }
-    if (isUntaggedChildManifest(event)) { ignore(UNTAGGED_MANIFEST_REASON); continue; }
     if (policies.length === 0) { ignore(`no policy has source ${registryName}`); continue; }
 
+    const deferral = delay > 0 && isDigestOnlyManifestPush(event) ? { delaySeconds: delay } : {};
     const reasons = new Set<string>();
     let planned = 0;
     let duplicates = 0;
@@ -104,6 +167,7 @@ export function planJobs(config: PlanConfig, registryName: string, events: reado
           policy: policy.name,
           source: { registry: registryName, repository: event.repository, reference, ...(event.digest ? { digest: event.digest } : {}) },
           destination,
+          ...deferral,
           event,
         });
       }
@@ -119,7 +183,12 @@ export function planJobs(config: PlanConfig, registryName: string, events: reado
   return { specs, ignored };
 }
 
-/** The response's human reason for a planned job, e.g. "push team/app:v1". */
+/**
+ * The response's human reason for a planned job, e.g. "push team/app:v1", or for a
+ * deferred one "push team/app@sha256:...; runs in 30 s (...)".
+ */
 export function planReason(job: PlannedJob): string {
-  return `${job.event.action} ${describe(job.event)}`;
+  const what = `${job.event.action} ${describe(job.event)}`;
+  if (!job.delaySeconds) return what;
+  return `${what}; runs in ${job.delaySeconds} s (an untagged manifest may be a child of an index pushed next, whose job copies it first)`;
 }

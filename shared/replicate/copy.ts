@@ -69,7 +69,7 @@ export interface CopyResult {
   digest: string;
   mediaType: string;
   stats: CopyStats;
-  /** Why nothing was copied (destination already at the digest, override: false). */
+  /** Why nothing was copied (destination already at / already has the digest, override: false). */
   skipped?: string;
 }
 
@@ -99,7 +99,10 @@ export async function copyImage(options: CopyOptions): Promise<CopyResult> {
   const target = destination.tag ?? manifest.digest;
   const existing = await destination.client.headManifest(destination.repository, target, signal);
   if (existing?.digest === manifest.digest) {
-    return finish(`destination ${destination.client.name}/${destination.repository}:${target} already at ${manifest.digest}`);
+    // Digest references end here too: e.g. the deferred job of an index child, which the
+    // index's job already copied (policy/plan.ts, the multi-arch rule).
+    const where = `${destination.client.name}/${destination.repository}`;
+    return finish(destination.tag ? `destination ${where}:${destination.tag} already at ${manifest.digest}` : `destination ${where} already has ${manifest.digest}`);
   }
   if (existing && destination.tag && !options.override) {
     return finish(`override: false and destination tag ${destination.repository}:${destination.tag} points at ${existing.digest} (source has ${manifest.digest})`);

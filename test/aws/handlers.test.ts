@@ -7,12 +7,14 @@ import { BakedConfigError, bakeConfig, readBakedConfig } from '../../functions/l
 import { ecrRegistryFor } from '../../functions/lib/ecr-routing.js';
 import type { FunctionUrlEvent, SqsEvent } from '../../functions/lib/lambda-types.js';
 import { cachedSource, credentialsFromSecret, resolveSecrets, SecretResolutionError, webhookSecretValue } from '../../functions/lib/secrets.js';
-import { toFunctionUrlResult, toWebhookRequest } from '../../functions/webhook.js';
+import { createWebhookApp, toFunctionUrlResult, toWebhookRequest } from '../../functions/webhook.js';
 import { abortMarginMs, handleSqsBatch, type WorkerApp } from '../../functions/worker.js';
 import { openAwsBackend, type AwsBackend } from '../../shared/adapters/aws/index.js';
 import { parseConfigText } from '../../shared/config/load.js';
 import type { RunResult, JobRunner } from '../../shared/jobs/runner.js';
 import { silentLogger } from '../../shared/observability/logger.js';
+import { FerryMetrics } from '../../shared/observability/metrics.js';
+import { FIXTURE_SECRET, loadFixture } from '../fixtures/load.js';
 import { emulatorCredentials, startAwsEmulators, type AwsEmulators } from '../aws-emulators/index.js';
 
 const config = parseConfigText(`
@@ -202,4 +204,47 @@ describe('worker: partial batch responses', () => {
     expect(String(reason)).toMatch(/deadline/);
     expect(response.batchItemFailures).toEqual([{ itemIdentifier: event.Records[0]!.messageId }]);
   });
+});
+
+describe('webhook: deferred digest-only pushes (FERRY_DIGEST_PUSH_DELAY)', () => {
+  let emulators: AwsEmulators;
+  let backend: AwsBackend;
+  const hookConfig = parseConfigText(`
+registries:
+  src: { url: "https://src.example.com", webhook: { secret: ${FIXTURE_SECRET} } }
+  dr: { url: "https://dr.example.com" }
+policies:
+  - { name: p, source: src, destinations: [{ registry: dr }] }
+`, 'webhook.yaml', {});
+
+  beforeAll(async () => {
+    emulators = await startAwsEmulators();
+    backend = await openAwsBackend({ region: emulators.region, table: 'webhook-test', createMissing: true, queueUrl: 'http://x/000000000000/webhook-test' },
+      { endpoints: { sqs: emulators.sqsEndpoint, dynamodb: emulators.dynamoEndpoint }, credentials: emulatorCredentials });
+  }, 60_000);
+  afterAll(async () => {
+    await backend?.close();
+    await emulators?.stop();
+  });
+
+  const runtime = () => ({ config: hookConfig, backend, logger: silentLogger, metrics: new FerryMetrics() });
+
+  it('an index child\'s job is queued in SQS with the delay the environment sets; a bad value fails the cold start', async () => {
+    const app = createWebhookApp(runtime(), { FERRY_DIGEST_PUSH_DELAY: '2s' });
+    // The captured multi-arch push: its first manifest event is a child, pushed by digest.
+    const child = loadFixture('distribution', 'push-multi-arch', { path: '/webhooks/src' })
+      .find((r) => JSON.parse(r.body.toString()).events.some((e: { target: { mediaType: string; tag?: string } }) => e.target.mediaType.includes('manifest.v1') && !e.target.tag))!;
+    const res = await app.http(child);
+    expect(res.status).toBe(202);
+    const [job] = res.body.jobs as Array<{ id: string; reason: string }>;
+    expect(job!.reason).toMatch(/; runs in 2 s \(/);
+    expect(await backend.queue.receive(10, 60, 0)).toEqual([]);
+    expect((await backend.store.get(job!.id))?.status).toBe('queued');
+    await new Promise((r) => setTimeout(r, 2500));
+    const got = await backend.queue.receive(10, 60, 1);
+    expect(got.map((m) => m.message.jobId)).toEqual([job!.id]);
+    await backend.queue.ack(got[0]!.receipt);
+
+    expect(() => createWebhookApp(runtime(), { FERRY_DIGEST_PUSH_DELAY: 'later' })).toThrow(/FERRY_DIGEST_PUSH_DELAY/);
+  }, 30_000);
 });

@@ -172,6 +172,24 @@ describe('SQS queue (aws)', () => {
     expect(got.map((r) => r.message).sort((x, y) => x.jobId.localeCompare(y.jobId))).toEqual([...sent].sort((x, y) => x.jobId.localeCompare(y.jobId)));
   });
 
+  it('sends a delay as whole SQS DelaySeconds: fractions round up (never early), over 900 s caps at 900, none without a delay', async () => {
+    const b = await open();
+    const sqs = rawSqs();
+    const delays: Array<Array<number | undefined>> = [];
+    sqs.middlewareStack.add((next, context) => async (args) => {
+      if (context.commandName === 'SendMessageBatchCommand') {
+        delays.push((args.input as { Entries: Array<{ DelaySeconds?: number }> }).Entries.map((e) => e.DelaySeconds));
+      }
+      return next(args);
+    }, { step: 'initialize' });
+    const queue = new SqsJobQueue(sqs, { queueUrl: b.resources.queueUrl, deadLetterQueueUrl: b.resources.deadLetterQueueUrl });
+    await queue.send([message()]);
+    await queue.send([message(), message()], 0.4);
+    await queue.send([message()], 30);
+    await queue.send([message()], 2000);
+    expect(delays).toEqual([[undefined], [1, 1], [30], [900]]);
+  });
+
   it('rejects a message over 256 KiB before sending anything', async () => {
     const b = await open();
     await expect(b.queue.send([message(), message(`k|${'x'.repeat(300_000)}`)])).rejects.toThrow(/exceeds the 262144-byte limit/);

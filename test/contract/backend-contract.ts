@@ -8,6 +8,7 @@
 // polling with generous deadlines.
 import { randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { enqueue, type JobSpec } from '../../shared/jobs/enqueue.js';
 import { jobKey, type Job, type JobMessage } from '../../shared/jobs/model.js';
 import type { Backend, JobQueue, ReceivedMessage } from '../../shared/jobs/ports.js';
 
@@ -518,6 +519,37 @@ export function describeBackendContract(name: string, open: () => Promise<Contra
         expect(await b.store.get(old.id)).toBeUndefined();
         expect(await b.store.get(fresh.id)).toBeDefined();
         expect(await b.store.get(queued.id)).toBeDefined();
+      }, timeout);
+    });
+
+    describe('enqueue (records + messages through this backend)', () => {
+      const DIGEST = `sha256:${'d'.repeat(64)}`;
+      const spec = (reference: string, delaySeconds?: number): JobSpec => ({
+        policy: 'mirror',
+        source: { registry: 'src', repository: 'team/app', reference },
+        destination: { registry: 'dr', repository: 'mirror/team/app' },
+        ...(delaySeconds !== undefined ? { delaySeconds } : {}),
+      });
+
+      it('a deferred job is not received before its delay and is after; its record stays queued meanwhile', async () => {
+        const trigger = { kind: 'event' as const, eventId: randomUUID(), at: new Date().toISOString(), action: 'push' as const };
+        const deps = { queue: b.queue, store: b.store, ...(b.clock ? { clock: b.clock } : {}) };
+        const [now, later] = await enqueue(deps, [spec('v1'), spec(DIGEST, 3)], trigger);
+        expect([now!.created, later!.created]).toEqual([true, true]);
+        // The delay belongs to the message, not to the job record.
+        expect(await b.store.get(later!.job.id)).toEqual(later!.job);
+        expect(later!.job).not.toHaveProperty('delaySeconds');
+
+        const first = await receiveUntil(b.queue, 1, 60);
+        expect(first.map((r) => r.message.jobId)).toEqual([now!.job.id]);
+        await b.queue.ack(first[0]!.receipt);
+        expect(await b.queue.receive(10, 60, 0)).toEqual([]);
+        expect((await b.store.get(later!.job.id))?.status).toBe('queued');
+
+        await elapse(3500);
+        const second = await receiveUntil(b.queue, 1, 60);
+        expect(second.map((r) => r.message)).toEqual([{ jobId: later!.job.id, key: later!.job.key }]);
+        expect(second[0]!.receiveCount).toBe(1);
       }, timeout);
     });
   });

@@ -32,6 +32,44 @@ describe('embedded SQLite backend', () => {
     }
   });
 
+  it('keeps a delayed message across a restart: still hidden until its time, then delivered', async () => {
+    const clock = createManualClock();
+    const a = openEmbeddedBackend({ dataDir, clock });
+    await a.queue.send([{ jobId: 'later', key: 'k-later' }], 30);
+    await a.close();
+    const b = openEmbeddedBackend({ dataDir, clock });
+    try {
+      expect(await b.queue.depth()).toEqual({ queued: 1, inFlight: 0, dead: 0 });
+      clock.advance(29_000);
+      expect(await b.queue.receive(10, 60, 0)).toEqual([]);
+      clock.advance(1_000);
+      expect((await b.queue.receive(10, 60, 0)).map((r) => r.message)).toEqual([{ jobId: 'later', key: 'k-later' }]);
+    } finally {
+      await b.close();
+    }
+  });
+
+  it('a process killed right after enqueueing a deferred job loses neither the record nor the delayed message', async () => {
+    const { stdout } = await run(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'fixtures/embedded-delayed-sender.ts'), dataDir, '2'], { timeout: 60_000 })
+      .catch((err: { stdout?: string; signal?: string }) => {
+        // Killed by its own SIGKILL, as intended: what it printed before is all we need.
+        if (err.signal !== 'SIGKILL') throw err;
+        return { stdout: err.stdout ?? '' };
+      });
+    const job = JSON.parse(stdout) as { id: string; key: string };
+    const b = openEmbeddedBackend({ dataDir });
+    try {
+      expect(await b.store.get(job.id)).toMatchObject({ id: job.id, status: 'queued' });
+      expect(await b.queue.depth()).toEqual({ queued: 1, inFlight: 0, dead: 0 });
+      let got: Awaited<ReturnType<typeof b.queue.receive>> = [];
+      const deadline = Date.now() + 10_000;
+      while (got.length === 0 && Date.now() < deadline) got = await b.queue.receive(10, 60, 1);
+      expect(got.map((r) => r.message)).toEqual([{ jobId: job.id, key: job.key }]);
+    } finally {
+      await b.close();
+    }
+  });
+
   it('uses WAL and records the schema version', async () => {
     await openEmbeddedBackend({ dataDir }).close();
     const db = new Database(join(dataDir, DATABASE_FILE), { readonly: true });

@@ -25,9 +25,16 @@ export interface ScenarioOptions {
   adminToken?: string;
   /** Top-level config keys to set or override (e.g. backend: aws with an aws section). */
   config?: Record<string, unknown>;
-  /** Environment for the ferry processes (serve and CLI). */
+  /**
+   * Environment for the ferry processes (serve and CLI). FERRY_DIGEST_PUSH_DELAY defaults
+   * to 1s here (30 s in production): the deferred jobs of index children must not keep
+   * `settled()` waiting.
+   */
   env?: NodeJS.ProcessEnv;
 }
+
+/** The shortened deferral of digest-only single-platform pushes every scenario runs with unless its env says otherwise. */
+export const SCENARIO_DIGEST_PUSH_DELAY = '1s';
 
 export interface Scenario {
   dir: string;
@@ -64,7 +71,8 @@ function startCapture(): Promise<{ server: Server; url: string; captured: Captur
   });
 }
 
-export async function startScenario(opts: ScenarioOptions): Promise<Scenario> {
+export async function startScenario(options: ScenarioOptions): Promise<Scenario> {
+  const opts = { ...options, env: { FERRY_DIGEST_PUSH_DELAY: SCENARIO_DIGEST_PUSH_DELAY, ...options.env } };
   const dir = await mkdtemp(join(tmpdir(), 'ferry-e2e-'));
   const ferryPort = await freePort();
   const webhookSecret = randomBytes(12).toString('hex');
@@ -106,7 +114,7 @@ export async function startScenario(opts: ScenarioOptions): Promise<Scenario> {
     };
     const configPath = join(dir, 'ferry.yaml');
     await writeFile(configPath, stringify(config));
-    ferry = await startFerryServe({ configPath, port: ferryPort, logFile: join(dir, 'ferry.log'), ...(opts.env ? { env: opts.env } : {}) });
+    ferry = await startFerryServe({ configPath, port: ferryPort, logFile: join(dir, 'ferry.log'), env: opts.env });
     const serve = ferry;
     return {
       dir,
@@ -117,7 +125,7 @@ export async function startScenario(opts: ScenarioOptions): Promise<Scenario> {
       adminToken,
       webhookSecret,
       captured: capture.captured,
-      cli: (args) => ferryCli([...args, '--config', configPath], opts.env ? { env: opts.env } : {}),
+      cli: (args) => ferryCli([...args, '--config', configPath], { env: opts.env }),
       cliJson: <T>(args: string[]) => ferryJson<T>([...args, '--config', configPath], opts.env),
       async api<T>(method: string, path: string, body?: unknown) {
         const res = await fetch(`${serve.url}${path}`, {

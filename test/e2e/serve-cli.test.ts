@@ -37,6 +37,15 @@ describe('ferry serve (command)', () => {
     expect(invalid.stderr).not.toMatch(/\n\s+at /);
   });
 
+  it('exits 2 with a one-line error for a malformed FERRY_DIGEST_PUSH_DELAY', async () => {
+    for (const value of ['soon', '16m']) {
+      const r = await ferryCli(['serve', '--config', configPath, '--listen', '127.0.0.1:0'], { env: { FERRY_DIGEST_PUSH_DELAY: value } });
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(/^ferry: FERRY_DIGEST_PUSH_DELAY: /);
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+    }
+  });
+
   it('exits 2 for a malformed --listen and 1 when the port is taken', async () => {
     const malformed = await ferryCli(['serve', '--config', configPath, '--listen', 'localhost:http']);
     expect(malformed.code).toBe(2);

@@ -42,13 +42,34 @@ describe('POST /webhooks/{registry} with Distribution events', () => {
     expect(received.map((m) => m.message.jobId)).toEqual([job!.id]);
   });
 
-  it('a multi-arch push gives one job, for the tagged index, not one per child manifest', async () => {
-    const statuses = [];
-    for (const req of captured('push-multi-arch')) statuses.push((await replay(h, req)).status);
-    expect(statuses.filter((s) => s === 202)).toHaveLength(1);
-    expect(statuses[statuses.length - 1]).toBe(202);
-    const jobs = await allJobs();
-    expect(jobs.map((j) => [j.source.repository, j.source.reference, j.source.digest?.slice(0, INDEX_DIGEST.length)])).toEqual([['team/multi', 'v1', INDEX_DIGEST]]);
+  it('a multi-arch push: the index job can run at once, each child gets a job that is queued but deferred', async () => {
+    const responses = [];
+    for (const req of captured('push-multi-arch')) responses.push(await replay(h, req));
+    const jobs = responses.flatMap((r) => (r.body.jobs ?? []) as Array<{ id: string; source: { reference: string }; reason: string }>);
+    expect(responses.filter((r) => r.status === 202)).toHaveLength(3);
+    expect(jobs.map((j) => j.source.reference.slice(0, 7))).toEqual(['sha256:', 'sha256:', 'v1']);
+    const [childA, childB, index] = jobs as [typeof jobs[0], typeof jobs[0], typeof jobs[0]];
+    for (const child of [childA, childB]) {
+      expect(child.reason).toMatch(/^push team\/multi@sha256:[0-9a-f]{64}; runs in 30 s \(an untagged manifest may be a child of an index/);
+      expect(await h.backend.store.get(child.id)).toMatchObject({ status: 'queued', attempts: 0, source: { repository: 'team/multi' } });
+    }
+    expect(index.reason).toBe('push team/multi:v1');
+    const stored = await allJobs();
+    expect(stored.find((j) => j.id === index.id)?.source.digest?.slice(0, INDEX_DIGEST.length)).toBe(INDEX_DIGEST);
+    // Only the index's message is receivable now; the children's wait out their delay
+    // (counted as queued meanwhile).
+    expect((await h.backend.queue.receive(100, 30, 0)).map((m) => m.message.jobId)).toEqual([index.id]);
+    expect(await h.backend.queue.depth()).toMatchObject({ queued: 2, inFlight: 1, dead: 0 });
+  });
+
+  it('the deferral is an option of the intake: 0 sends the child jobs undelayed; an invalid one fails at creation', async () => {
+    const ingest = createIngest({ config: h.config, queue: h.backend.queue, store: h.backend.store, digestPushDelaySeconds: 0 });
+    const jobs = [];
+    for (const req of captured('push-multi-arch')) jobs.push(...(((await ingest(req)).body.jobs ?? []) as Array<{ id: string; reason: string }>));
+    expect(jobs).toHaveLength(3);
+    expect(jobs.every((j) => !j.reason.includes('runs in'))).toBe(true);
+    expect((await h.backend.queue.receive(100, 30, 0)).map((m) => m.message.jobId).sort()).toEqual(jobs.map((j) => j.id).sort());
+    expect(() => createIngest({ config: h.config, queue: h.backend.queue, store: h.backend.store, digestPushDelaySeconds: 901 })).toThrow(/between 0 and 900/);
   });
 
   it('pulls, HEAD checks and mounts are ignored with 200', async () => {

@@ -26,8 +26,9 @@ const EXPECTED: Partial<Record<EventKind, Record<string, string[]>>> = {
   dockerhub: { push: ['acme/app:v1'] },
   zot: {
     'image-updated': ['team/app:v1'], 'image-deleted': ['team/app:v1'],
-    // An untagged single-platform manifest: an index child, replicated with its index.
-    'image-updated-by-digest': [],
+    // An untagged single-platform manifest (an index child, or an image pushed only by
+    // digest): planned like any digest-only push, deferred (see DEFERRED).
+    'image-updated-by-digest': [`team/multi:${DIGEST}`],
     'repository-created': [], 'image-lint-failed': [],
   },
   quay: { 'repo-push': ['acme/app:v1', 'acme/app:latest'], 'build-success': [], 'vulnerability-found': [] },
@@ -41,6 +42,9 @@ const EXPECTED: Partial<Record<EventKind, Record<string, string[]>>> = {
   },
   artifactory: { pushed: ['team/app:v1'], promoted: ['team/app:v1'], deleted: ['team/app:v1'], 'artifact-deployed': [] },
 };
+
+/** Fixtures whose jobs are deferred (digest-only single-platform pushes): queued, but no message receivable yet. */
+const DEFERRED = new Set(['zot/image-updated-by-digest']);
 
 function short(reference: string): string {
   return reference.startsWith('sha256:') ? reference.slice(0, DIGEST.length) : reference;
@@ -66,6 +70,9 @@ describe.each(Object.keys(EXPECTED) as EventKind[])('%s webhooks', (kind) => {
       expect(await h.backend.store.get(j.id)).toMatchObject({ status: 'queued', trigger: { kind: 'event' } });
     }
     if (expected.length === 0) for (const r of responses) expect(r.body).toMatchObject({ accepted: 0, jobs: [] });
+    // Undeferred jobs can be received at once; deferred ones not before their delay (30 s).
+    const receivable = (await h.backend.queue.receive(100, 30, 0)).map((m) => m.message.jobId).sort();
+    expect(receivable).toEqual(DEFERRED.has(`${kind}/${name}`) ? [] : [...new Set(jobs.map((j) => j.id))].sort());
   });
 });
 

@@ -83,6 +83,18 @@ describe('copying an image', () => {
     expect(await destination.headManifest('mirror/bydigest', 'v1')).toBeUndefined();
   });
 
+  it('skips a digest the destination already has: an index child its index job copied (the deferred child job)', async () => {
+    const image = await pushRandomIndex(`${src.host}/team/children:v1`, { layerSizes: [2_500] });
+    await copy('team/children', 'v1', 'mirror/children', { tag: 'v1' });
+    for (const child of image.children) {
+      const again = await copy('team/children', child.digest, 'mirror/children');
+      expect(again.digest).toBe(child.digest);
+      expect(again.skipped).toBe(`destination dst/mirror/children already has ${child.digest}`);
+      expect(again.stats.manifests).toBe(0);
+      expect(again.stats.blobs).toEqual({ copied: 0, skipped: 0, mounted: 0 });
+    }
+  });
+
   it('skips an image the destination already has, and skips every blob on a copy under a new tag', async () => {
     const image = await pushRandomImage(`${src.host}/team/again:v1`, { layerSizes: [4_000, 9_000] });
     await copy('team/again', 'v1', 'mirror/again', { tag: 'v1' });

@@ -308,6 +308,14 @@ export async function pushImage(image: Pick<TestImage, 'dir'>, ref: string, cred
   ]);
 }
 
+/**
+ * Pushes a built image by digest only (`host/repo@<digest>`, no tag), keeping every digest:
+ * the registry notifies a manifest push without a tag, like an index child's.
+ */
+export async function pushImageByDigest(image: Pick<TestImage, 'dir' | 'digest'>, repository: string, creds?: Credentials): Promise<void> {
+  await pushImage(image, `${repository}@${image.digest}`, creds);
+}
+
 /** Builds and pushes a single-platform image; returns it (its layout is still on disk). */
 export async function pushRandomImage(ref: string, opts: Partial<BuildImageOptions> & { creds?: Credentials } = {}): Promise<TestImage> {
   const image = await buildImage({ layerSizes: opts.layerSizes ?? [4096, 8192], ...(opts.platform ? { platform: opts.platform } : {}), ...(opts.label ? { label: opts.label } : {}) });

@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { openBackend } from '../../../shared/adapters/open.js';
 import type { FerryConfig } from '../../../shared/config/schema.js';
 import { createIngest } from '../../../shared/intake/ingest.js';
+import { digestPushDelayFromEnv } from '../../../shared/policy/plan.js';
 import { replayDeadJobs } from '../../../shared/jobs/replay.js';
 import type { Backend } from '../../../shared/jobs/ports.js';
 import type { Logger } from '../../../shared/observability/logger.js';
@@ -23,6 +24,11 @@ export interface HostOptions {
   logger: Logger;
   /** Use this backend instead of opening the configured one (it is closed on stop either way). */
   backend?: Backend;
+  /**
+   * Deferral of digest-only single-platform pushes (seconds, see shared/policy/plan.ts).
+   * Default: $FERRY_DIGEST_PUSH_DELAY when set (tests shorten it), else 30.
+   */
+  digestPushDelaySeconds?: number;
 }
 
 export interface Host {
@@ -56,13 +62,19 @@ export async function startHost(options: HostOptions): Promise<Host> {
   const { config, logger } = options;
   const problems = validateSchedules(config);
   if (problems.length > 0) throw new HostStartError(`invalid schedule: ${problems.join('; ')}`);
+  let digestPushDelaySeconds = options.digestPushDelaySeconds;
+  try {
+    digestPushDelaySeconds ??= digestPushDelayFromEnv(process.env);
+  } catch (err) {
+    throw new HostStartError((err as Error).message);
+  }
 
   const metrics = new FerryMetrics({ defaultMetrics: true });
   const backend = options.backend ?? (await openBackend(config));
   const workers = createWorkerStack(config, backend, { logger, metrics });
   const { clients, pool } = workers;
   const queue = backend.queue;
-  const ingest = createIngest({ config, queue, store: backend.store, logger, metrics });
+  const ingest = createIngest({ config, queue, store: backend.store, logger, metrics, ...(digestPushDelaySeconds !== undefined ? { digestPushDelaySeconds } : {}) });
   const replay = (selector: Parameters<typeof replayDeadJobs>[1], by: string) =>
     replayDeadJobs({ queue, store: backend.store }, selector, by);
   const sync = createSync({ config, clients, queue, store: backend.store, logger, metrics });

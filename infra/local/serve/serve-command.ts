@@ -3,6 +3,7 @@
 // unfinished jobs, so nothing is lost either way).
 import { warnings } from '../../../shared/config/load.js';
 import { createLogger } from '../../../shared/observability/logger.js';
+import { digestPushDelayFromEnv } from '../../../shared/policy/plan.js';
 import { loadCliConfig } from '../cli/config.js';
 import { CliError, EXIT_USAGE } from '../cli/output.js';
 import { startHost } from './host.js';
@@ -16,9 +17,15 @@ export async function serveCommand(opts: { config?: string; listen: string }): P
     throw new CliError((err as Error).message, EXIT_USAGE);
   }
   const config = await loadCliConfig(opts.config);
+  let digestPushDelaySeconds: number | undefined;
+  try {
+    digestPushDelaySeconds = digestPushDelayFromEnv(process.env);
+  } catch (err) {
+    throw new CliError((err as Error).message, EXIT_USAGE);
+  }
   const logger = createLogger({ name: 'ferry' });
   for (const warning of warnings(config)) logger.warn({ warning }, warning);
-  const host = await startHost({ config, listen, logger });
+  const host = await startHost({ config, listen, logger, ...(digestPushDelaySeconds !== undefined ? { digestPushDelaySeconds } : {}) });
 
   await new Promise<void>((resolve) => {
     let signals = 0;

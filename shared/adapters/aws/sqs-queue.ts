@@ -236,7 +236,8 @@ export class SqsJobQueue implements JobQueue {
   }
 
   private async sendBodies(queueUrl: string, messages: OutgoingMessage[], delaySeconds?: number): Promise<void> {
-    const delay = delaySeconds === undefined ? undefined : clamp(delaySeconds, 0, MAX_DELAY_SECONDS);
+    // SQS takes whole seconds: round a fractional delay up, never deliver early.
+    const delay = delaySeconds === undefined ? undefined : clamp(Math.ceil(delaySeconds), 0, MAX_DELAY_SECONDS);
     for (const batch of planBatches(messages)) {
       let pending = batch.map((m, i) => ({ id: String(i), message: m }));
       for (let attempt = 1; pending.length > 0; attempt++) {

@@ -80,8 +80,12 @@ export function createSqliteQueue(db: Database, clock: Clock): JobQueue & { clos
       assertOpen();
       if (messages.length === 0) return;
       const now = nowMs();
+      // One transaction, committed (WAL) before this resolves: a delayed message is a row
+      // whose visible_at lies ahead, so it survives a restart or a crash like any other.
       sendAll.immediate(messages, now + Math.max(0, delaySeconds) * 1000, now);
-      notifySent(file);
+      // Delayed messages are found by the receivers' polling once due; waking them now
+      // would only make them look too early.
+      if (!(delaySeconds > 0)) notifySent(file);
     },
 
     async receive(max, visibilitySeconds, waitSeconds = 0) {
