@@ -45,6 +45,14 @@ export interface JobQueue {
    * still works afterwards.
    */
   retryLater(receipt: string, delaySeconds: number): Promise<void>;
+  /**
+   * Put a received message back, visible after delaySeconds, as if this delivery had not
+   * happened: for runs that did not take place or do not count (the key is busy with another
+   * run, shutdown). Unlike retryLater, the delivery does not add to the message's receive
+   * count, so a job kept waiting longer than maxAttempts deliveries never trips SQS's
+   * redrive policy (which is there for crashing runs). A stale receipt does nothing.
+   */
+  requeue(receipt: string, message: JobMessage, delaySeconds: number): Promise<void>;
   /** Move a received message to the dead-letter queue now. */
   deadLetter(receipt: string, message: JobMessage, reason: string): Promise<void>;
   /** Non-destructive listing, oldest first; no limit = all. */

@@ -153,7 +153,7 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
       const log = jobLog(found);
       const owner = `${found.id}:${randomUUID()}`;
       if (!(await store.claimKey(found.key, owner, visibilitySeconds))) {
-        await queue.retryLater(receipt, deferSeconds);
+        await queue.requeue(receipt, received.message, deferSeconds);
         log?.debug('key busy with another run, deferred');
         return 'deferred';
       }
@@ -173,7 +173,7 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
           startedAt: clock.now().toISOString(),
         });
         if (!job) {
-          await queue.retryLater(receipt, deferSeconds);
+          await queue.requeue(receipt, received.message, deferSeconds);
           return 'deferred';
         }
         metrics?.jobAttempts.inc();
@@ -186,7 +186,7 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
         } catch (err) {
           stopHeartbeat();
           if (!(await stillOwner(job, owner, log))) return 'duplicate';
-          if (signal?.aborted) return await release(current, job, receipt, log);
+          if (signal?.aborted) return await release(current, job, received, log);
           return await finishFailure(job, err, received, started, log);
         }
         stopHeartbeat();
@@ -203,14 +203,14 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
   };
 
   /** Shutdown interrupted the run: not the job's fault, so the attempt does not count. */
-  async function release(before: Job, job: Job, receipt: string, log: Logger | undefined): Promise<RunResult> {
+  async function release(before: Job, job: Job, received: ReceivedMessage, log: Logger | undefined): Promise<RunResult> {
     const interrupted: JobError = { message: 'interrupted by shutdown', transient: true, code: 'INTERRUPTED' };
     await store.transition(job.id, ['running'], {
       status: before.status === 'running' ? 'queued' : before.status,
       attempts: before.attempts,
       ...(before.lastError ? {} : { lastError: interrupted }),
     });
-    await queue.retryLater(receipt, 0);
+    await queue.requeue(received.receipt, received.message, 0);
     log?.info('job interrupted by shutdown, released');
     return 'retry';
   }

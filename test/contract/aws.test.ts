@@ -215,6 +215,21 @@ describe('SQS queue (aws)', () => {
     expect(again?.message).toEqual(m);
   });
 
+  it('a message requeued more often than the redrive policy allows receives stays out of the DLQ (a busy key waits, it does not fail)', async () => {
+    const b = await open({ maxAttempts: 2 });
+    const m = message();
+    await b.queue.send([m]);
+    for (let n = 1; n <= 4; n++) {
+      const [r] = await receiveAll(b.queue, 1, 30);
+      expect(r?.message).toEqual(m);
+      expect(r?.receiveCount).toBe(1);
+      await b.queue.requeue(r!.receipt, m, 0);
+    }
+    const [last] = await receiveAll(b.queue, 1, 30);
+    expect(last?.message).toEqual(m);
+    expect(await b.queue.listDead()).toEqual([]);
+  });
+
   it('replays by id, then by repository, then all, sending each job exactly once', async () => {
     const b = await open();
     const ms = Array.from({ length: 12 }, () => message());

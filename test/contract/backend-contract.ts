@@ -161,6 +161,23 @@ export function describeBackendContract(name: string, open: () => Promise<Contra
         expect(again?.message).toEqual(m);
       }, timeout);
 
+      it('requeue brings the message back after the delay without counting the delivery', async () => {
+        const m = message();
+        await b.queue.send([m]);
+        const [r] = await receiveUntil(b.queue, 1, 30);
+        expect(r!.receiveCount).toBe(1);
+        await b.queue.requeue(r!.receipt, m, 2);
+        expect(await b.queue.receive(10, 30, 0)).toEqual([]);
+        await elapse(2500);
+        const [again] = await receiveUntil(b.queue, 1, 30);
+        expect(again?.message).toEqual(m);
+        // Deferrals are not deliveries: the redrive policy only ever sees runs.
+        expect(again!.receiveCount).toBe(1);
+        await b.queue.ack(again!.receipt);
+        const depth = await b.queue.depth();
+        expect(depth.queued + depth.inFlight).toBe(0);
+      }, timeout);
+
       it('retryLater extends visibility and keeps the receipt valid (heartbeat), so ack still deletes', async () => {
         await b.queue.send([message()]);
         const [r] = await receiveUntil(b.queue, 1, 1);

@@ -127,6 +127,18 @@ export class SqsJobQueue implements JobQueue {
   }
 
   /**
+   * SQS counts every receive, and a message cannot be un-received: a fresh copy (delayed) is
+   * sent and this delivery deleted, so the copy starts its receive count over. Only while this
+   * receipt still holds the message; a crash between send and delete leaves a duplicate, which
+   * the runner drops.
+   */
+  async requeue(receipt: string, message: JobMessage, delaySeconds: number): Promise<void> {
+    if (!(await this.changeVisibility(receipt, 60))) return;
+    await this.send([message], delaySeconds);
+    await this.ack(receipt);
+  }
+
+  /**
    * Only while this receipt still holds the message (checked by extending its visibility):
    * a stale receipt means another worker has it now, and it must not be dead-lettered
    * under that worker. Then send to the DLQ, then delete: a crash in between leaves a

@@ -34,6 +34,7 @@ export function createSqliteQueue(db: Database, clock: Clock): JobQueue & { clos
   const markReceived = db.prepare<[string, number, number]>('UPDATE messages SET receipt = ?, visible_at = ?, receive_count = receive_count + 1 WHERE id = ?');
   const deleteByReceipt = db.prepare<[number, string]>('DELETE FROM messages WHERE id = ? AND receipt = ?');
   const setVisible = db.prepare<[number, number, string]>('UPDATE messages SET visible_at = ? WHERE id = ? AND receipt = ?');
+  const putBack = db.prepare<[number, number, string]>('UPDATE messages SET visible_at = ?, receive_count = max(receive_count - 1, 0) WHERE id = ? AND receipt = ?');
   const selectByReceipt = db.prepare<[number, string], { receive_count: number }>('SELECT receive_count FROM messages WHERE id = ? AND receipt = ?');
   const insertDead = db.prepare<[string, string, string, number, number]>('INSERT INTO dead_letters (job_id, body, reason, receive_count, dead_at) VALUES (?, ?, ?, ?, ?)');
   const listDeadRows = db.prepare<[number], DeadRow>('SELECT id, job_id, body, reason, dead_at FROM dead_letters ORDER BY id LIMIT ?');
@@ -115,6 +116,14 @@ export function createSqliteQueue(db: Database, clock: Clock): JobQueue & { clos
       const r = parseReceipt(receipt);
       if (!r) return;
       setVisible.run(nowMs() + Math.max(0, delaySeconds) * 1000, r.id, r.receipt);
+      if (delaySeconds <= 0) notifySent(file);
+    },
+
+    async requeue(receipt, _message, delaySeconds) {
+      assertOpen();
+      const r = parseReceipt(receipt);
+      if (!r) return;
+      putBack.run(nowMs() + Math.max(0, delaySeconds) * 1000, r.id, r.receipt);
       if (delaySeconds <= 0) notifySent(file);
     },
 
