@@ -21,6 +21,9 @@ await build({
   target: 'node20',
   format: 'esm',
   sourcemap: true,
+  // Smaller to parse at every start (~10 ms of a CLI run); names kept for errors and logs.
+  minify: true,
+  keepNames: true,
   external,
   define: { FERRY_VERSION: JSON.stringify(pkg.version) },
   banner: {
