@@ -268,8 +268,13 @@ export class Connection {
           fail(err ?? new HttpClientError(`connection closed ${detail}`, 'HTTP_SOCKET_CLOSED'));
         },
         onTimeout: () => {
+          // While a body is still being sent, the same timer catches a server that stopped
+          // reading it (or a body source that stopped producing): say which wait it was.
+          const head = requestDone
+            ? `no response within ${req.headersTimeoutMs} ms`
+            : `no progress sending the request body for ${req.headersTimeoutMs} ms (the server stopped reading it, or its source stalled)`;
           fail(phase === 'head'
-            ? new HttpClientError(`no response within ${req.headersTimeoutMs} ms`, 'HTTP_HEADERS_TIMEOUT')
+            ? new HttpClientError(head, 'HTTP_HEADERS_TIMEOUT')
             : new HttpClientError(`response body idle for ${req.bodyTimeoutMs} ms`, 'HTTP_BODY_TIMEOUT'));
         },
       };

@@ -1,6 +1,7 @@
 // What the client does when there is no proper answer: timeouts, aborts, connections that
 // close early, and servers that do not speak HTTP/1.1 properly.
 import { getEventListeners, once, setMaxListeners } from 'node:events';
+import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { HttpClientError } from '../../../shared/registry/http1/errors.js';
 import { delay, readAll, rejection, text, useResources } from './servers.js';
@@ -30,6 +31,27 @@ describe('timeouts', () => {
     });
     const err = await rejection(r.agent({ headersTimeoutMs: 150 }).request({ url: url(), method: 'GET', headers: {} }));
     expect(err.code).toBe('HTTP_HEADERS_TIMEOUT');
+  });
+
+  it('a server that stops reading a streamed request body times the request out, saying so', async () => {
+    // The raw server never reads: once the socket buffers are full, no byte moves.
+    const { url } = await r.raw((socket) => {
+      socket.pause();
+    });
+    const chunk = Buffer.alloc(1024 * 1024, 1);
+    const total = 256;
+    let produced = 0;
+    const body = new Readable({
+      read() {
+        this.push(produced++ < total ? chunk : null);
+      },
+    });
+    const err = await rejection(r.agent({ headersTimeoutMs: 300 }).request({
+      url: url(), method: 'PUT', headers: { 'content-length': String(total * chunk.length) }, body,
+    }));
+    expect(err.code).toBe('HTTP_HEADERS_TIMEOUT');
+    expect(err.message).toMatch(/no progress sending the request body/);
+    expect(produced).toBeLessThan(total);
   });
 
   it('a headers timeout on a reused connection is not retried', async () => {
