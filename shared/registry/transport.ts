@@ -70,6 +70,12 @@ export interface TransportResponse {
 
 const RETRY_STATUSES = new Set([429, 502, 503, 504]);
 const TIMEOUT_CODES = new Set([...HTTP_TIMEOUT_CODES, 'ETIMEDOUT']);
+/** OpenSSL's verdicts on a server certificate (Node's error codes): configuration, not weather. */
+const TLS_CERTIFICATE_CODES: ReadonlySet<string> = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID', 'CERT_UNTRUSTED', 'CERT_REJECTED',
+  'CERT_SIGNATURE_FAILURE', 'CERT_REVOKED', 'INVALID_CA', 'HOSTNAME_MISMATCH', 'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
 
 export class Transport {
   readonly registry: string;
@@ -171,8 +177,15 @@ export class Transport {
     // A request body stream that failed (digest check, source registry error) keeps its own error.
     if (e instanceof Error && e.cause instanceof RegistryError) return e.cause;
     const code = errorCode(e);
-    const timeout = code !== undefined && TIMEOUT_CODES.has(code);
     const detail = e instanceof Error ? e.message : String(e);
+    if (code !== undefined && TLS_CERTIFICATE_CODES.has(code)) {
+      // Retrying cannot fix trust: fail at once, saying what would.
+      return new RegistryError(
+        `${method} ${url.href} (registry ${this.registry}) failed: TLS certificate not trusted (${code}: ${detail}); trust its CA (NODE_EXTRA_CA_CERTS) or set insecure: true`,
+        { registry: this.registry, ...context, code: 'TLS_CERTIFICATE', cause: e },
+      );
+    }
+    const timeout = code !== undefined && TIMEOUT_CODES.has(code);
     return new RegistryError(
       `${method} ${url.href} (registry ${this.registry}) failed: ${timeout ? 'timed out' : 'network error'} (${code ?? 'unknown'}: ${detail})`,
       { registry: this.registry, ...context, code: timeout ? 'TIMEOUT' : 'NETWORK', cause: e },

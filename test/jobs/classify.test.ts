@@ -29,6 +29,10 @@ describe('classifyError', () => {
     expect(classifyError(reg(undefined, 'TIMEOUT')).error.transient).toBe(true);
   });
 
+  it('an untrusted TLS certificate is permanent: waiting does not make it trusted', () => {
+    expect(classifyError(reg(undefined, 'TLS_CERTIFICATE')).error).toMatchObject({ code: 'TLS_CERTIFICATE', transient: false });
+  });
+
   it('a digest mismatch is transient, an unsupported manifest permanent', () => {
     expect(classifyError(new DigestMismatchError('mismatch', { registry: 'src', code: 'DIGEST_MISMATCH' })).error).toMatchObject({ code: 'DIGEST_MISMATCH', transient: true });
     expect(classifyError(new UnsupportedManifestError('schema1', { registry: 'src' })).error.transient).toBe(false);
