@@ -287,10 +287,10 @@ export class Connection {
       socket.setTimeout(req.headersTimeoutMs);
       socket.ref();
       try {
+        // An answer that came complete before the body was all sent already closed the
+        // connection (finish() saw requestDone false): marking it sent changes nothing then.
         detachSource = this.write(req, () => {
           requestDone = true;
-          if (phase === 'done') return;
-          // The response may already be complete (an early answer): nothing left to wait for.
         }, fail);
       } catch (e) {
         fail(e as Error);
