@@ -3,7 +3,7 @@
 // whose self-signed certificate only that variable names.
 
 import { execFile, execFileSync } from 'node:child_process';
-import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -59,6 +59,18 @@ describe('bin/ferry', () => {
     const launched = await run(launcher, ['--version'], missing);
     expect(launched).toMatchObject({ code: 0, stderr: '' });
     expect(launched.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
+  });
+
+  it('finds its package through links, as npm installs it (node_modules/.bin/ferry -> ../ferry/bin/ferry)', async () => {
+    const bin = join(dir, 'node_modules', '.bin');
+    await mkdir(bin, { recursive: true });
+    await mkdir(join(dir, 'node_modules', 'ferry'), { recursive: true });
+    await symlink(dir + '/bin', join(dir, 'node_modules', 'ferry', 'bin'));
+    await symlink(dir + '/dist', join(dir, 'node_modules', 'ferry', 'dist'));
+    await symlink('../ferry/bin/ferry', join(bin, 'ferry'));
+    const linked = await run(join(bin, 'ferry'), ['--version'], {});
+    expect(linked).toMatchObject({ code: 0, stderr: '' });
+    expect(linked.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
   });
 
   it('is what `npx ferry` runs in a checkout (after npm ci, whose prepare step builds dist/)', async () => {
