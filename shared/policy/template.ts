@@ -72,3 +72,73 @@ export function templateProblem(template: string): string | undefined {
   }
   return undefined;
 }
+
+const NS = '\u0001';
+const NAME = '\u0002';
+const REPO = '\u0003';
+
+/** The template with its placeholders as single marker characters, empty segments dropped (as rendering drops them). */
+function normalizedWithMarkers(template: string, values: Partial<Record<TemplatePlaceholder, string>>): string {
+  return template
+    .replace(PLACEHOLDER_RE, (_all, key: string) => values[key as TemplatePlaceholder] ?? '')
+    .split('/')
+    .filter((segment) => segment.length > 0)
+    .join('/');
+}
+
+/** `text` = prefix + middle + suffix: the middle, or undefined. */
+function between(text: string, prefix: string, suffix: string): string | undefined {
+  if (text.length < prefix.length + suffix.length || !text.startsWith(prefix) || !text.endsWith(suffix)) return undefined;
+  return text.slice(prefix.length, text.length - suffix.length);
+}
+
+/**
+ * The source repository `template` renders as `destinationRepository`, when exactly one
+ * source repository does; undefined otherwise (including templates that lose information:
+ * only {name}, {namespace} without {name}, {repository} twice, a literal template, ...).
+ * Invertible shapes: {repository} exactly once (and no other placeholder), or {namespace}
+ * then {name}, once each (and no {repository}), with any literal text around them. Every
+ * answer is checked by rendering it again; an ambiguous split ("{namespace}-{name}" for
+ * "a-b-c") gives undefined.
+ */
+export function sourceRepositoryFor(template: string, destinationRepository: string): string | undefined {
+  if (unknownPlaceholders(template).length > 0) return undefined;
+  const keys = [...template.matchAll(PLACEHOLDER_RE)].map((m) => m[1] as TemplatePlaceholder);
+  const count = (key: TemplatePlaceholder) => keys.filter((k) => k === key).length;
+  const candidates = new Set<string>();
+
+  if (count('repository') === 1 && keys.length === 1) {
+    // A source repository has no empty segments, so rendering is prefix + repository + suffix.
+    const [prefix, suffix] = normalizedWithMarkers(template, { repository: REPO }).split(REPO) as [string, string];
+    const middle = between(destinationRepository, prefix, suffix);
+    if (middle !== undefined) candidates.add(middle);
+  } else if (count('namespace') === 1 && count('name') === 1 && keys.length === 2 && keys[0] === 'namespace') {
+    // Non-empty namespace: prefix + namespace + infix + name + suffix, every split tried.
+    const [prefix, rest] = normalizedWithMarkers(template, { namespace: NS, name: NAME }).split(NS) as [string, string];
+    const [infix, suffix] = rest.split(NAME) as [string, string];
+    const middle = between(destinationRepository, prefix, suffix);
+    if (middle !== undefined) {
+      for (let i = 1; i + infix.length < middle.length; i++) {
+        if (!middle.startsWith(infix, i)) continue;
+        const name = middle.slice(i + infix.length);
+        if (!name.includes('/')) candidates.add(`${middle.slice(0, i)}/${name}`);
+      }
+    }
+    // Top-level source repository: an empty namespace, whose empty segments rendering drops.
+    const [prefix0, suffix0] = normalizedWithMarkers(template, { name: NAME }).split(NAME) as [string, string];
+    const name = between(destinationRepository, prefix0, suffix0);
+    if (name !== undefined && name.length > 0 && !name.includes('/')) candidates.add(name);
+  } else {
+    return undefined;
+  }
+
+  const verified = [...candidates].filter((candidate) => {
+    if (repositoryProblem(candidate)) return false;
+    try {
+      return renderRepository(template, candidate) === destinationRepository;
+    } catch {
+      return false;
+    }
+  });
+  return verified.length === 1 ? verified[0] : undefined;
+}

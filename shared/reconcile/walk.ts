@@ -3,13 +3,27 @@
 // read as the comparisons consume them, with at most `concurrency` tags in flight, so a
 // registry with 10,000+ tags never sits in memory. With `deletes: true` each destination
 // repository's tags are listed too, and tags the source no longer has come out as extra.
+//
+// Repositories removed entirely at the source (deletes: true): Harbor and ECR drop a deleted
+// repository from their catalog (Distribution keeps it listed, empty), so the source walk
+// never sees it. After the source walk, which remembers the names it saw (names only), each
+// destination's `_catalog` is streamed; a destination repository whose template inverts
+// (sourceRepositoryFor) to a source name in the policy's scope that the walk did not see is
+// confirmed gone at the source (its tags listing answers 404 or nothing), then its tags in
+// scope come out as extra, named by the source repository. A source that answers otherwise
+// (an error) gives an issue and the repository is skipped; one that lists tags has it after
+// all (created since) and is left to the next walk. A destination catalog that cannot be
+// read gives one issue for that destination (a 404 catalog reads as empty: the listing
+// treats 404 as "nothing there"). Destinations whose template cannot be inverted
+// (it loses information, e.g. "flat/{name}") are skipped silently, and so are policies whose
+// repository patterns are all literal names (every repository in scope was walked).
 import type { FerryConfig, PolicyConfig } from '../config/schema.js';
 import type { JobDestination } from '../jobs/model.js';
 import type { RegistryClient } from '../registry/client.js';
 import { RegistryError } from '../registry/errors.js';
-import { renderRepository } from '../policy/template.js';
+import { renderRepository, sourceRepositoryFor } from '../policy/template.js';
 import { mapBounded } from './bounded.js';
-import { sourceRepositories, tagsInScope } from './scope.js';
+import { inRepositoryScope, literalRepositories, sourceRepositories, tagsInScope } from './scope.js';
 import type { Finding, WalkCounts, WalkIssue } from './types.js';
 
 export interface WalkOptions {
@@ -84,8 +98,17 @@ export async function* walkPolicy(options: WalkOptions): AsyncGenerator<WalkEven
   const listing = { pageSize: options.pageSize ?? DEFAULT_PAGE_SIZE, ...(options.signal ? { signal: options.signal } : {}) };
   const signal = options.signal;
 
+  // Source repositories the walk saw (names only), for repositories gone from the source catalog.
+  const seen = policy.deletes && !literalRepositories(policy.repositories) ? new Set<string>() : undefined;
+
   async function* tasks(): AsyncGenerator<Task> {
+    yield* sourceTasks();
+    if (seen) for (const d of destinations) yield* goneTasks(d, seen);
+  }
+
+  async function* sourceTasks(): AsyncGenerator<Task> {
     for await (const repository of sourceRepositories(source, policy, listing)) {
+      seen?.add(repository);
       const events: WalkEvent[] = [{ type: 'repository', repository }];
       const targets: Target[] = [];
       for (const d of destinations) {
@@ -111,6 +134,54 @@ export async function* walkPolicy(options: WalkOptions): AsyncGenerator<WalkEven
       }
       // An incomplete source listing would make every unlisted tag look extra.
       if (sourceTags && listed) yield { kind: 'extras', repository, sourceTags, targets };
+    }
+  }
+
+  /** Extra tags of destination repositories whose source repository is gone (not in the source catalog). */
+  async function* goneTasks(d: (typeof destinations)[number], seenAtSource: ReadonlySet<string>): AsyncGenerator<Task> {
+    const catalog = d.client.catalog(listing)[Symbol.asyncIterator]();
+    try {
+      yield* goneInCatalog(d, catalog, seenAtSource);
+    } finally {
+      // Stopped early (signal, consumer gone): close the listing.
+      await catalog.return?.();
+    }
+  }
+
+  async function* goneInCatalog(d: (typeof destinations)[number], catalog: AsyncIterator<string>, seenAtSource: ReadonlySet<string>): AsyncGenerator<Task> {
+    for (;;) {
+      let next: IteratorResult<string>;
+      try {
+        next = await catalog.next();
+      } catch (err) {
+        yield { kind: 'events', events: [{ type: 'issue', issue: issueFrom(err, 'list destination catalog', { registry: d.registry }) }] };
+        return;
+      }
+      if (next.done) return;
+      const destination: JobDestination = { registry: d.registry, repository: next.value };
+      const repository = sourceRepositoryFor(d.template, destination.repository);
+      if (repository === undefined || seenAtSource.has(repository) || !inRepositoryScope(policy, repository)) continue;
+      // Confirm at the source: a repository that is really gone lists no tags (404 NAME_UNKNOWN or []).
+      try {
+        let hasTags = false;
+        for await (const _tag of source.tags(repository, { ...listing, pageSize: 1 })) {
+          hasTags = true;
+          break;
+        }
+        // Created since the catalog was read: the next walk compares it.
+        if (hasTags) continue;
+      } catch (err) {
+        yield { kind: 'events', events: [{ type: 'issue', issue: issueFrom(err, 'list source tags', { registry: policy.source, repository, destination }) }] };
+        continue;
+      }
+      // One small task per tag: nothing per tag is held beyond the walk's window.
+      try {
+        for await (const tag of tagsInScope(d.client, destination.repository, policy, listing)) {
+          yield { kind: 'events', events: [{ type: 'finding', finding: { kind: 'extra', repository, tag, destination } }] };
+        }
+      } catch (err) {
+        yield { kind: 'events', events: [{ type: 'issue', issue: issueFrom(err, 'list destination tags', { registry: d.registry, repository, destination }) }] };
+      }
     }
   }
 

@@ -177,6 +177,35 @@ describe('ferry sync and ferry verify', () => {
     expect((await cli(['verify'], path)).code).toBe(0);
   });
 
+  it('deletes: true: a repository removed entirely at the source (gone from its catalog) is drift, and sync --wait removes its replicas', async () => {
+    const path = join(dir, 'gone.yaml');
+    await writeConfig(path, [
+      { name: 'gone', source: 'src', repositories: ['team/**'], tags: ['v*'], destinations: [{ registry: 'dst', repository: 'mirror/{repository}' }], deletes: true },
+    ]);
+    const a = await pushRandomImage(`${src.host}/team/gone:v1`, { layerSizes: [512] });
+    const b = await pushRandomImage(`${src.host}/team/gone:v2`, { layerSizes: [640] });
+    await pushRandomImage(`${src.host}/team/stay:v1`, { layerSizes: [256] });
+    expect((await cli(['sync', '--wait'], path)).code).toBe(0);
+    expect((await destination.headManifest('mirror/team/gone', 'v2'))?.digest).toBe(b.digest);
+    // Gone the way Harbor and ECR show it: out of the catalog, tags/list answers 404 NAME_UNKNOWN.
+    await rm(join(src.dataDir, 'docker', 'registry', 'v2', 'repositories', 'team', 'gone'), { recursive: true });
+
+    const drift = await cli(['verify', '--json'], path);
+    expect(drift.code).toBe(1);
+    expect(json<VerifyJson>(drift).policies[0]!.differences.map((d) => `${d.kind} ${d.repository}:${d.tag} ${d.destination.registry}/${d.destination.repository}`).sort())
+      .toEqual(['extra team/gone:v1 dst/mirror/team/gone', 'extra team/gone:v2 dst/mirror/team/gone']);
+
+    const r = await cli(['sync', '--wait', '--json'], path);
+    expect(r.code).toBe(0);
+    expect(json<SyncJson>(r).policies[0]).toMatchObject({ copy: 0, delete: 2, inSync: 1, errorCount: 0 });
+    expect(json<SyncJson>(r).jobs).toMatchObject({ total: 2, succeeded: 2, dead: 0 });
+    expect(await destination.headManifest('mirror/team/gone', 'v1')).toBeUndefined();
+    expect(await destination.headManifest('mirror/team/gone', a.digest)).toBeUndefined();
+    expect(await destination.headManifest('mirror/team/gone', 'v2')).toBeUndefined();
+    expect(await destination.headManifest('mirror/team/stay', 'v1')).toBeDefined();
+    expect((await cli(['verify'], path)).code).toBe(0);
+  });
+
   it('exits 1 naming the registry when a destination cannot be read, and 2 for usage errors', async () => {
     const path = join(dir, 'down.yaml');
     await writeConfig(path, [

@@ -1,5 +1,7 @@
 // The delete path and the replicator against real Distribution 2.8 registries: jobs
 // converge on what the source has now, and a delete never removes what a source tag uses.
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configSchema } from '../../shared/config/schema.js';
 import { classifyError } from '../../shared/jobs/classify.js';
@@ -96,6 +98,18 @@ describe('delete by tag on Distribution 2.8 (which cannot untag)', () => {
     expect(await destination.headManifest('team/untag', image.digest)).toBeUndefined();
     // Untouched: the other tag at the source.
     expect(digestOf(await inspectRaw(`${src.host}/team/untag:keep`))).toBe(other.digest);
+  });
+
+  it('deletes when the source no longer has the repository at all (404 NAME_UNKNOWN, as Harbor/ECR after a repository delete)', async () => {
+    const image = await pushRandomImage(`${src.host}/team/vanished:v1`, { layerSizes: [1_000] });
+    await mirror('team/vanished', 'v1', 'v1');
+    await rm(join(src.dataDir, 'docker', 'registry', 'v2', 'repositories', 'team', 'vanished'), { recursive: true });
+    const tags = await fetch(`${src.url}/v2/team/vanished/tags/list`);
+    expect(await tags.text()).toContain('NAME_UNKNOWN');
+
+    expect(await del('team/vanished', 'v1')).toMatchObject({ action: 'deleted', digest: image.digest });
+    expect(await destination.headManifest('team/vanished', 'v1')).toBeUndefined();
+    expect(await del('team/vanished', image.digest)).toMatchObject({ action: 'none' });
   });
 
   it('does nothing when the destination tag is already gone', async () => {
