@@ -54,6 +54,8 @@ export class ReconcileSetupError extends Error {
 }
 
 export const DEFAULT_CONCURRENCY = 8;
+/** A destination answering its catalog with these does not offer one (to ferry). */
+const CATALOG_REFUSED: ReadonlySet<number> = new Set([401, 403, 404, 405]);
 export const DEFAULT_PAGE_SIZE = 100;
 
 export function resolvePolicy(config: Pick<FerryConfig, 'policies'>, policy: PolicyConfig | string): PolicyConfig {
@@ -154,6 +156,10 @@ export async function* walkPolicy(options: WalkOptions): AsyncGenerator<WalkEven
       try {
         next = await catalog.next();
       } catch (err) {
+        // Many registries (Docker Hub, GHCR, ...) do not offer their catalog to ferry's
+        // credentials: removed repositories cannot be found there, which is no drift. Other
+        // failures (5xx, network) are reported.
+        if (err instanceof RegistryError && err.status !== undefined && CATALOG_REFUSED.has(err.status)) return;
         yield { kind: 'events', events: [{ type: 'issue', issue: issueFrom(err, 'list destination catalog', { registry: d.registry }) }] };
         return;
       }

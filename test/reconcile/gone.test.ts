@@ -143,16 +143,27 @@ describe('a repository removed entirely at the source', () => {
     expect(plan.errors[0]).toMatchObject({ operation: 'list source tags', registry: 'src', repository: 'team/gone', destination: { registry: 'dst', repository: 'mirror/team/gone' }, status: 500 });
   });
 
-  it('a destination catalog that cannot be listed gives one issue; the rest of the walk goes on', async () => {
+  it.each([401, 403])('a destination that does not offer its catalog (%i) is no drift: removed repositories are not looked for there', async (status) => {
     const proxy = await startFaultProxy(dst.url);
     cleanups.push(() => proxy.stop());
-    proxy.failWith({ method: 'GET', path: '/v2/_catalog' }, 401, Infinity);
+    proxy.failWith({ method: 'GET', path: '/v2/_catalog' }, status, Infinity);
+    const c = reconcileConfig({ src: src.url, dst: proxy.url, policies });
+    const verified = await verifyPolicy({ config: c, clients: clients(c), policy: 'mirror' });
+    expect(verified.inSync).toBe(true);
+    expect(verified.errors).toEqual([]);
+    expect(verified.counts).toMatchObject({ inSync: 1, errors: 0 });
+  });
+
+  it('a destination catalog that fails (503) gives one issue; the rest of the walk goes on', async () => {
+    const proxy = await startFaultProxy(dst.url);
+    cleanups.push(() => proxy.stop());
+    proxy.failWith({ method: 'GET', path: '/v2/_catalog' }, 503, Infinity);
     const c = reconcileConfig({ src: src.url, dst: proxy.url, policies });
     const verified = await verifyPolicy({ config: c, clients: clients(c), policy: 'mirror' });
     expect(verified.inSync).toBe(false);
     expect(verified.differences).toEqual([]);
     expect(verified.counts).toMatchObject({ inSync: 1, errors: 1 });
-    expect(verified.errors).toEqual([expect.objectContaining({ operation: 'list destination catalog', registry: 'dst', status: 401 })]);
+    expect(verified.errors).toEqual([expect.objectContaining({ operation: 'list destination catalog', registry: 'dst', status: 503 })]);
   });
 
   it('sync enqueues delete jobs that remove them at the destination, against a source without the repository', async () => {
