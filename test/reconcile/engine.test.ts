@@ -5,22 +5,16 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openEmbeddedBackend } from '../../shared/adapters/embedded/index.js';
 import type { FerryConfig } from '../../shared/config/schema.js';
-import type { Backend } from '../../shared/jobs/ports.js';
-import { silentLogger } from '../../shared/observability/logger.js';
-import { awaitJobs } from '../../shared/reconcile/await-jobs.js';
-import { reconcilePolicy, type ReconcileResult } from '../../shared/reconcile/reconcile.js';
+import { reconcilePolicy } from '../../shared/reconcile/reconcile.js';
 import { syncPolicies } from '../../shared/reconcile/sync.js';
 import { verifyPolicy } from '../../shared/reconcile/verify.js';
 import { UnknownPolicyError } from '../../shared/reconcile/walk.js';
 import type { RegistryClient } from '../../shared/registry/client.js';
-import { createRegistryClients } from '../../shared/registry/clients.js';
-import { createWorkerStack } from '../../infra/local/serve/worker-stack.js';
 import { startFaultProxy, type FaultProxy } from '../testbed/fault-proxy.js';
 import { pushRandomImage } from '../testbed/images.js';
 import { startRegistries, stopAllRegistries, type DistributionRegistry } from '../testbed/registries.js';
-import { clientFor, reconcileConfig, startTagPagingProxy, tagMany, type TagPagingProxy } from './helpers.js';
+import { clientFor, digestAt, jobHarness, reconcileConfig, startTagPagingProxy, tagMany, type TagPagingProxy } from './helpers.js';
 
 let src: DistributionRegistry;
 let dst: DistributionRegistry;
@@ -29,7 +23,8 @@ let source: RegistryClient;
 let destination: RegistryClient;
 let destination2: RegistryClient;
 let dataDir: string;
-const cleanups: Array<() => Promise<unknown>> = [];
+const harness = jobHarness(() => dataDir);
+const { newBackend, clients, runJobs } = harness;
 
 beforeAll(async () => {
   [src, dst, dst2] = (await startRegistries(3, (i) => ({ name: ['rsrc', 'rdst', 'rdst2'][i]!, logLevel: 'warn' }))) as [DistributionRegistry, DistributionRegistry, DistributionRegistry];
@@ -40,38 +35,15 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
+  await harness.cleanup();
   await Promise.allSettled([source, destination, destination2].map((c) => c?.close()));
   await stopAllRegistries();
   if (dataDir) await rm(dataDir, { recursive: true, force: true });
 });
 
-let backendCount = 0;
-function newBackend(): Backend {
-  const backend = openEmbeddedBackend({ dataDir: join(dataDir, `b${backendCount++}`) });
-  cleanups.push(() => backend.close());
-  return backend;
-}
 
-function clients(config: FerryConfig): Map<string, RegistryClient> {
-  const made = createRegistryClients(config);
-  for (const c of made.values()) cleanups.push(() => c.close());
-  return made;
-}
 
-/** Runs the given jobs with the worker stack `ferry serve` uses, until all are terminal. */
-async function runJobs(config: FerryConfig, backend: Backend, result: ReconcileResult) {
-  const workers = createWorkerStack(config, backend, { logger: silentLogger });
-  workers.pool.start();
-  try {
-    return await awaitJobs(backend.store, result.enqueued.map((j) => j.id), { pollMs: 50 });
-  } finally {
-    await workers.pool.drain(5_000);
-    await workers.close();
-  }
-}
 
-const digestAt = async (client: RegistryClient, repository: string, tag: string) => (await client.headManifest(repository, tag))?.digest;
 
 describe('initial replication of images pushed before ferry existed', () => {
   let config: FerryConfig;
@@ -241,7 +213,7 @@ describe('listings are paged and streamed', () => {
 
   beforeAll(async () => {
     proxy = await startTagPagingProxy(src.url);
-    cleanups.push(() => proxy.stop());
+    harness.defer(() => proxy.stop());
     const base = await pushRandomImage(`${src.host}/paged/r00:t00`, { layerSizes: [300] });
     await tagMany(source, 'paged/r00', 't00', Array.from({ length: 24 }, (_, i) => `t${String(i + 1).padStart(2, '0')}`));
     // 11 more repositories sharing the blobs (mounted, no upload): 12 in the catalog's scope.
@@ -292,7 +264,7 @@ describe('registry failures', () => {
 
   beforeAll(async () => {
     faulty = await startFaultProxy(dst.url);
-    cleanups.push(() => faulty.stop());
+    harness.defer(() => faulty.stop());
     await pushRandomImage(`${src.host}/flaky/app:a`, { layerSizes: [256] });
     await tagMany(source, 'flaky/app', 'a', ['b', 'c']);
   });
@@ -315,7 +287,7 @@ describe('registry failures', () => {
 
   it('an unreadable source catalog fails the whole reconcile, naming the registry', async () => {
     const down = await startFaultProxy(src.url);
-    cleanups.push(() => down.stop());
+    harness.defer(() => down.stop());
     down.failWith({ method: 'GET', path: '/v2/_catalog' }, 401, Infinity);
     const config = reconcileConfig({
       src: down.url, dst: dst.url,

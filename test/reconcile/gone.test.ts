@@ -7,27 +7,22 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openEmbeddedBackend } from '../../shared/adapters/embedded/index.js';
 import type { FerryConfig } from '../../shared/config/schema.js';
-import type { Backend } from '../../shared/jobs/ports.js';
-import { silentLogger } from '../../shared/observability/logger.js';
-import { awaitJobs } from '../../shared/reconcile/await-jobs.js';
-import { reconcilePolicy, type ReconcileResult } from '../../shared/reconcile/reconcile.js';
+import { reconcilePolicy } from '../../shared/reconcile/reconcile.js';
 import { verifyPolicy } from '../../shared/reconcile/verify.js';
 import type { RegistryClient } from '../../shared/registry/client.js';
-import { createRegistryClients } from '../../shared/registry/clients.js';
-import { createWorkerStack } from '../../infra/local/serve/worker-stack.js';
 import { startFaultProxy } from '../testbed/fault-proxy.js';
 import { pushRandomImage, type TestImage } from '../testbed/images.js';
 import { startRegistries, stopAllRegistries, type DistributionRegistry } from '../testbed/registries.js';
-import { clientFor, reconcileConfig } from './helpers.js';
+import { clientFor, digestAt, jobHarness, reconcileConfig } from './helpers.js';
 
 let src: DistributionRegistry;
 let dst: DistributionRegistry;
 let source: RegistryClient;
 let destination: RegistryClient;
 let dataDir: string;
-const cleanups: Array<() => Promise<unknown>> = [];
+const harness = jobHarness(() => dataDir);
+const { newBackend, clients, runJobs } = harness;
 const images: Record<string, TestImage> = {};
 
 const policies = [
@@ -50,37 +45,15 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
+  await harness.cleanup();
   await Promise.allSettled([source, destination].map((c) => c?.close()));
   await stopAllRegistries();
   if (dataDir) await rm(dataDir, { recursive: true, force: true });
 });
 
-let backendCount = 0;
-function newBackend(): Backend {
-  const backend = openEmbeddedBackend({ dataDir: join(dataDir, `b${backendCount++}`) });
-  cleanups.push(() => backend.close());
-  return backend;
-}
 
-function clients(c: FerryConfig): Map<string, RegistryClient> {
-  const made = createRegistryClients(c);
-  for (const client of made.values()) cleanups.push(() => client.close());
-  return made;
-}
 
-async function runJobs(c: FerryConfig, backend: Backend, result: ReconcileResult) {
-  const workers = createWorkerStack(c, backend, { logger: silentLogger });
-  workers.pool.start();
-  try {
-    return await awaitJobs(backend.store, result.enqueued.map((j) => j.id), { pollMs: 50 });
-  } finally {
-    await workers.pool.drain(5_000);
-    await workers.close();
-  }
-}
 
-const digestAt = async (client: RegistryClient, repository: string, tag: string) => (await client.headManifest(repository, tag))?.digest;
 
 async function catalogOf(client: RegistryClient): Promise<string[]> {
   const names: string[] = [];
@@ -135,7 +108,7 @@ describe('a repository removed entirely at the source', () => {
 
   it('a source that fails to answer for the repository gives an issue, not a delete', async () => {
     const proxy = await startFaultProxy(src.url);
-    cleanups.push(() => proxy.stop());
+    harness.defer(() => proxy.stop());
     proxy.failWith({ method: 'GET', path: '/v2/team/gone/tags/list' }, 500, Infinity);
     const c = reconcileConfig({ src: proxy.url, dst: dst.url, policies });
     const plan = await reconcilePolicy({ config: c, clients: clients(c), policy: 'mirror', dryRun: true });
@@ -145,7 +118,7 @@ describe('a repository removed entirely at the source', () => {
 
   it.each([401, 403])('a destination that does not offer its catalog (%i) is no drift: removed repositories are not looked for there', async (status) => {
     const proxy = await startFaultProxy(dst.url);
-    cleanups.push(() => proxy.stop());
+    harness.defer(() => proxy.stop());
     proxy.failWith({ method: 'GET', path: '/v2/_catalog' }, status, Infinity);
     const c = reconcileConfig({ src: src.url, dst: proxy.url, policies });
     const verified = await verifyPolicy({ config: c, clients: clients(c), policy: 'mirror' });
@@ -156,7 +129,7 @@ describe('a repository removed entirely at the source', () => {
 
   it('a destination catalog that fails (503) gives one issue; the rest of the walk goes on', async () => {
     const proxy = await startFaultProxy(dst.url);
-    cleanups.push(() => proxy.stop());
+    harness.defer(() => proxy.stop());
     proxy.failWith({ method: 'GET', path: '/v2/_catalog' }, 503, Infinity);
     const c = reconcileConfig({ src: src.url, dst: proxy.url, policies });
     const verified = await verifyPolicy({ config: c, clients: clients(c), policy: 'mirror' });

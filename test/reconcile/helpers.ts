@@ -3,12 +3,63 @@
 // the way newer registries do (Distribution 2.8 answers it in one page, whatever `n` says).
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { createWorkerStack } from '../../infra/local/serve/worker-stack.js';
+import { openEmbeddedBackend } from '../../shared/adapters/embedded/index.js';
 import { configSchema, type FerryConfig, type FerryConfigInput } from '../../shared/config/schema.js';
+import type { Backend } from '../../shared/jobs/ports.js';
+import { silentLogger } from '../../shared/observability/logger.js';
+import { awaitJobs } from '../../shared/reconcile/await-jobs.js';
+import type { ReconcileResult } from '../../shared/reconcile/reconcile.js';
 import { RegistryClient } from '../../shared/registry/client.js';
+import { createRegistryClients } from '../../shared/registry/clients.js';
 
 export function clientFor(name: string, url: string): RegistryClient {
   return new RegistryClient({ name, url, insecure: true, limits: { concurrency: 16, requestsPerSecond: 2000 } });
 }
+
+/**
+ * What reconcile tests run jobs with: fresh embedded backends under `dataDir()`, registry
+ * clients for a config, and the worker stack `ferry serve` uses. Everything made is closed
+ * by `cleanup()` (call it in afterAll).
+ */
+export function jobHarness(dataDir: () => string) {
+  const cleanups: Array<() => Promise<unknown>> = [];
+  let backends = 0;
+  return {
+    /** Registers more cleanup (run in reverse order). */
+    defer(cleanup: () => Promise<unknown>): void {
+      cleanups.push(cleanup);
+    },
+    newBackend(): Backend {
+      const backend = openEmbeddedBackend({ dataDir: join(dataDir(), `b${backends++}`) });
+      cleanups.push(() => backend.close());
+      return backend;
+    },
+    clients(config: FerryConfig): Map<string, RegistryClient> {
+      const made = createRegistryClients(config);
+      for (const c of made.values()) cleanups.push(() => c.close());
+      return made;
+    },
+    /** Runs the enqueued jobs of `result` until all are terminal. */
+    async runJobs(config: FerryConfig, backend: Backend, result: ReconcileResult) {
+      const workers = createWorkerStack(config, backend, { logger: silentLogger });
+      workers.pool.start();
+      try {
+        return await awaitJobs(backend.store, result.enqueued.map((j) => j.id), { pollMs: 50 });
+      } finally {
+        await workers.pool.drain(5_000);
+        await workers.close();
+      }
+    },
+    async cleanup(): Promise<void> {
+      for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
+      cleanups.length = 0;
+    },
+  };
+}
+
+export const digestAt = async (client: RegistryClient, repository: string, tag: string) => (await client.headManifest(repository, tag))?.digest;
 
 /** Puts the manifest `from` points at under every tag in `tags` (same repository: blobs are already there). */
 export async function tagMany(client: RegistryClient, repository: string, from: string, tags: Iterable<string>): Promise<string> {
