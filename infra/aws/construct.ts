@@ -231,10 +231,11 @@ export class FerryReplication extends Construct {
     allow(this.webhookFunction, ['secretsmanager:GetSecretValue'], hookSecrets);
 
     // worker: the event source's own grant covers receive, delete and change-visibility on
-    // the queue (the runner's backoff and heartbeat); it also dead-letters explicitly and
+    // the queue (the runner's backoff and heartbeat); it also dead-letters explicitly, puts
+    // deferred messages back as fresh ones (JobQueue.requeue: a wait is not a delivery), and
     // reads/writes job records.
     allow(this.workerFunction, TABLE_ACTIONS.run, tableResources);
-    allow(this.workerFunction, ['sqs:SendMessage'], [this.deadLetterQueue.queueArn]);
+    allow(this.workerFunction, ['sqs:SendMessage'], [this.deadLetterQueue.queueArn, this.queue.queueArn]);
     allow(this.workerFunction, ['secretsmanager:GetSecretValue'], registrySecrets);
     this.grantEcr(this.workerFunction, sources, destinations);
 

@@ -235,7 +235,7 @@ describe('FerryStack: least-privilege IAM', () => {
     expect(resourcesOf(st, 'secretsmanager:GetSecretValue')).not.toContain('vault-creds');
   });
 
-  it('worker: consumes the queue, sends to the DLQ, reads registry credentials, pulls from and pushes to ECR', () => {
+  it('worker: consumes the queue, sends to the DLQ and back to the queue (requeue), reads registry credentials, pulls from and pushes to ECR', () => {
     const st = statementsOf('Worker');
     expect(allActions(st)).toEqual(expect.arrayContaining([
       'sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:ChangeMessageVisibility', 'sqs:SendMessage',
@@ -243,6 +243,7 @@ describe('FerryStack: least-privilege IAM', () => {
       'ecr:GetAuthorizationToken', 'ecr:BatchGetImage', 'ecr:PutImage', 'ecr:CompleteLayerUpload',
     ]));
     expect(resourcesOf(st, 'sqs:SendMessage')).toContain('DeadLetterQueue');
+    expect(resourcesOf(st, 'sqs:SendMessage')).toContain('JobQueue');
     expect(resourcesOf(st, 'secretsmanager:GetSecretValue')).toContain(`${VAULT_SECRET}-??????`);
     expect(resourcesOf(st, 'secretsmanager:GetSecretValue')).not.toContain('ecr-hook');
     expect(resourcesOf(st, 'ecr:PutImage')).toContain(`:ecr:eu-west-1:${ECR_ACCOUNT}:repository/*`);
