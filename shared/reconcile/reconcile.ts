@@ -126,14 +126,7 @@ export async function reconcilePolicy(options: ReconcileOptions): Promise<Reconc
     options.onEnqueued?.(jobs);
   }
 
-  const walk = walkPolicy({
-    config: options.config,
-    clients: options.clients,
-    policy,
-    ...(options.concurrency !== undefined ? { concurrency: options.concurrency } : {}),
-    ...(options.pageSize !== undefined ? { pageSize: options.pageSize } : {}),
-    ...(options.signal ? { signal: options.signal } : {}),
-  });
+  const walk = walkPolicy({ ...options, policy });
   try {
     for await (const event of walk) {
       countEvent(counts, event);

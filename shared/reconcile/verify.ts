@@ -37,14 +37,7 @@ export async function verifyPolicy(options: VerifyOptions): Promise<VerifyResult
   const counts = emptyCounts();
   const differences: Difference[] = [];
   const errors: WalkIssue[] = [];
-  const walk = walkPolicy({
-    config: options.config,
-    clients: options.clients,
-    policy,
-    ...(options.concurrency !== undefined ? { concurrency: options.concurrency } : {}),
-    ...(options.pageSize !== undefined ? { pageSize: options.pageSize } : {}),
-    ...(options.signal ? { signal: options.signal } : {}),
-  });
+  const walk = walkPolicy({ ...options, policy });
   for await (const event of walk) {
     countEvent(counts, event);
     if (event.type === 'issue') errors.push(event.issue);
