@@ -4,7 +4,7 @@
 // Retry-After) for requests whose body can be sent again.
 import type { Readable } from 'node:stream';
 import { parseRetryAfter, RegistryError } from './errors.js';
-import { Http1Agent, type BodyTap, type Http1AgentOptions } from './http1/agent.js';
+import { Http1Agent, type BodyTap, type Http1AgentOptions, type Http1Response } from './http1/agent.js';
 import { HTTP_TIMEOUT_CODES } from './http1/errors.js';
 import type { ResponseBody } from './http1/response-body.js';
 import { sleep, TokenBucket } from './token-bucket.js';
@@ -144,7 +144,7 @@ export class Transport {
 
   private async once(url: URL, req: TransportRequest): Promise<TransportResponse> {
     await this.rate.take(1, req.signal);
-    let data: Awaited<ReturnType<Http1Agent['request']>>;
+    let data: Http1Response;
     try {
       data = await (req.lane === 'download' ? this.downloads : this.agent).request({
         url,

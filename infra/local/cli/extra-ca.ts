@@ -24,7 +24,7 @@ const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE---
 export function trustExtraCaCertsLazily(file: string, tls: Tls = nodeTls): () => void {
   const original = tls.createSecureContext;
   let trusted: string[] | undefined;
-  const shared = new Map<string, SecureContext>();
+  let shared: SecureContext | undefined;
   const trust = (): string[] => {
     if (trusted === undefined) {
       let extra: string[] = [];
@@ -41,12 +41,8 @@ export function trustExtraCaCertsLazily(file: string, tls: Tls = nodeTls): () =>
     if (options?.ca !== undefined) return original(options);
     const relevant = CONTEXT_OPTIONS.filter((name) => options?.[name] !== undefined);
     if (relevant.length > 0) return original({ ...options, ca: trust() });
-    let context = shared.get('default');
-    if (!context) {
-      context = original({ ca: trust() });
-      shared.set('default', context);
-    }
-    return context;
+    shared ??= original({ ca: trust() });
+    return shared;
   };
   return () => {
     tls.createSecureContext = original;

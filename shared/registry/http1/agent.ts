@@ -44,9 +44,6 @@ class OriginPool {
 
   constructor(private readonly url: URL, private readonly options: Http1AgentOptions, private readonly agent: Http1Agent) {}
 
-  get inUse(): number {
-    return this.open - this.idle.length;
-  }
 
   acquire(fresh: boolean, signal: AbortSignal | undefined): Promise<Lease> {
     // Aborted already: neither take a connection nor wait in line for one.
