@@ -6,7 +6,7 @@ import { isIP } from 'node:net';
 import net from 'node:net';
 import { Connection, type Http1Response, type RequestParts } from './connection.js';
 import { abortReason, HttpClientError } from './errors.js';
-import { ReadSlabs } from './read-slabs.js';
+import { ReadBuffer } from './read-slabs.js';
 
 export interface Http1AgentOptions {
   /** Connections per origin. */
@@ -189,15 +189,15 @@ async function openSocket(url: URL, options: Http1AgentOptions): Promise<net.Soc
   });
 }
 
-/** Plain TCP with reads into slabs (see read-slabs.ts); data still arrives as 'data' events. */
+/** Plain TCP reading into one reused buffer (see read-slabs.ts); data still arrives as 'data' events. */
 function connectWithSlabs(host: string, port: number): net.Socket {
-  const slabs = new ReadSlabs();
+  const reads = new ReadBuffer();
   const socket: net.Socket = net.connect({
     host, port,
     onread: {
-      buffer: () => slabs.next(),
+      buffer: () => reads.next(),
       callback: (bytes, region) => {
-        socket.emit('data', slabs.take(bytes, region));
+        socket.emit('data', reads.take(bytes, region));
         return true;
       },
     },
