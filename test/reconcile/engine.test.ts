@@ -97,6 +97,8 @@ describe('initial replication of images pushed before ferry existed', () => {
     expect(Date.parse((job!.trigger as { at: string }).at)).toBeGreaterThanOrEqual(before - 1000);
 
     const tally = await runJobs(config, backend, first);
+    // A dead job names its error in the failure, not only in a count.
+    expect(tally.deadJobs.map((j) => j.lastError)).toEqual([]);
     expect(tally).toMatchObject({ total: 6, succeeded: 6, dead: 0, pending: 0 });
     expect(await digestAt(destination, 'team/app', 'v2')).toBe(digests.v1);
     expect(await digestAt(destination2, 'mirror/team/lib', 'v9')).toBe(digests.lib);
