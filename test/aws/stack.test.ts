@@ -118,11 +118,11 @@ describe('FerryStack: queues', () => {
 });
 
 describe('FerryStack: functions', () => {
-  it('all four functions: nodejs22.x, arm64, ESM bundle handler, source maps enabled, resources by environment', () => {
+  it('all four functions: the newest Node.js runtime, arm64, ESM bundle handler, source maps enabled, resources by environment', () => {
     template.resourceCountIs('AWS::Lambda::Function', 4);
     for (const fn of Object.values(template.findResources('AWS::Lambda::Function'))) {
       const p = (fn as { Properties: Record<string, unknown> }).Properties;
-      expect(p.Runtime).toBe('nodejs22.x');
+      expect(p.Runtime).toBe('nodejs24.x');
       expect(p.Architectures).toEqual(['arm64']);
       expect(p.Handler).toBe('index.handler');
       const env = (p.Environment as { Variables: Record<string, unknown> }).Variables;
