@@ -28,7 +28,7 @@ policies:
   - { name: in, source: vault, destinations: [{ registry: ecr }] }
 `;
 
-interface Finding { rule: string; paths: string[] }
+interface Finding { rule: string; paths: (string | undefined)[] }
 
 function nag(config: FerryConfig): { findings: Finding[]; app: App } {
   const app = new App();
