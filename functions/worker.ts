@@ -6,7 +6,7 @@
 // (or dead-lettered) them itself.
 import pLimit from 'p-limit';
 import { decodeJobMessage } from '../shared/adapters/aws/job-message-codec.js';
-import { createJobExecution } from '../shared/jobs/execution.js';
+import { createJobExecution } from '../shared/execution/job-execution.js';
 import type { JobRunner, RunResult } from '../shared/jobs/runner.js';
 import type { JobQueue, ReceivedMessage } from '../shared/jobs/ports.js';
 import type { Logger } from '../shared/observability/logger.js';

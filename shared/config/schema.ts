@@ -2,7 +2,7 @@
 // so typos never pass silently.
 import { Cron } from 'croner';
 import { z } from 'zod';
-import { templateProblem } from '../policy/template.js';
+import { templateProblem } from './template.js';
 
 export const EVENT_KINDS = [
   'distribution', 'harbor', 'ecr', 'dockerhub', 'zot', 'quay', 'github', 'gitea', 'artifactory',

@@ -2,12 +2,8 @@
 // (dead-letter now). Unknown errors count as transient: a wasted retry is cheaper than a
 // job given up on by mistake, and maxAttempts bounds the cost.
 import { DigestMismatchError, RegistryError, UnsupportedManifestError } from '../registry/errors.js';
+import { PermanentJobError } from '../replicate/errors.js';
 import type { JobError } from './model.js';
-
-/** Thrown by job logic that knows retrying cannot help (e.g. the job's policy no longer exists). */
-export class PermanentJobError extends Error {
-  override readonly name = 'PermanentJobError';
-}
 
 export interface Classification {
   error: JobError;

@@ -1,5 +1,7 @@
 // The job: "make destination D's repo:reference match what the source has now".
-// Jobs converge; the event that created one is only a hint (DESIGN section 1).
+// Jobs converge; the event that created one is only a hint (docs/architecture.md, "Jobs").
+import type { CopyStats } from '../replicate/types.js';
+import type { UploadSession } from '../replicate/upload-sessions.js';
 
 export type JobStatus = 'queued' | 'running' | 'succeeded' | 'skipped' | 'failed' | 'dead';
 
@@ -28,13 +30,6 @@ export interface JobSource {
 export interface JobDestination {
   registry: string;
   repository: string;
-}
-
-export interface CopyStats {
-  manifests: number;
-  blobs: { copied: number; skipped: number; mounted: number };
-  bytes: number;
-  ms: number;
 }
 
 export interface JobError {
@@ -71,17 +66,6 @@ export interface Job {
   expiresAt?: number;
   /** Chunked uploads an interrupted attempt left open: the next attempt resumes them. */
   uploads?: UploadSession[];
-}
-
-/** An upload session at a destination registry and how many bytes of the blob it holds. */
-export interface UploadSession {
-  /** Config name of the destination registry. */
-  destinationRegistry: string;
-  repository: string;
-  digest: string;
-  /** The session URL (absolute) to GET for its offset and to PATCH/PUT next. */
-  location: string;
-  offset: number;
 }
 
 /** What travels on the queue: small, so a batch of ten fits SQS limits easily. */

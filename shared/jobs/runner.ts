@@ -21,7 +21,7 @@ export type RunResult = 'succeeded' | 'skipped' | 'retry' | 'dead' | 'duplicate'
 export interface JobRunnerOptions {
   queue: JobQueue;
   store: JobStore;
-  replicate: ReplicateJob;
+  replicate: ReplicateJob<Job>;
   /** Runs before a job is dead-lettered (worker.maxAttempts). */
   maxAttempts: number;
   /** First backoff (worker.retryDelay, ms); doubles per attempt. */

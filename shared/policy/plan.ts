@@ -5,7 +5,7 @@ import type { IgnoredEvent, NormalizedEvent } from '../events/types.js';
 import { MAX_DELAY_SECONDS, type JobSpec } from '../jobs/enqueue.js';
 import { jobKey } from '../jobs/model.js';
 import { matchesRepository, matchesTag } from './match.js';
-import { renderRepository, TemplateError } from './template.js';
+import { renderRepository, TemplateError } from '../config/template.js';
 
 /** A job spec plus the event that asked for it (the trigger and the response's reason). */
 export interface PlannedJob extends JobSpec {

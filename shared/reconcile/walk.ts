@@ -21,7 +21,7 @@ import type { FerryConfig, PolicyConfig } from '../config/schema.js';
 import type { JobDestination } from '../jobs/model.js';
 import type { RegistryClient } from '../registry/client.js';
 import { RegistryError } from '../registry/errors.js';
-import { renderRepository, sourceRepositoryFor } from '../policy/template.js';
+import { renderRepository, sourceRepositoryFor } from '../config/template.js';
 import { mapBounded } from './bounded.js';
 import { inRepositoryScope, literalRepositories, sourceRepositories, tagsInScope } from './scope.js';
 import type { Finding, WalkCounts, WalkIssue } from './types.js';

@@ -5,7 +5,6 @@
 import { setMaxListeners } from 'node:events';
 import type { Readable } from 'node:stream';
 import pLimit from 'p-limit';
-import type { CopyStats } from '../jobs/model.js';
 import type { RegistryClient } from '../registry/client.js';
 import { RegistryError } from '../registry/errors.js';
 import { parseManifestContent } from '../registry/manifest-content.js';
@@ -13,7 +12,7 @@ import type { Manifest } from '../registry/manifests.js';
 import { isNonDistributable, type Descriptor } from '../registry/media-types.js';
 import { sleep } from '../registry/token-bucket.js';
 import type { UploadCheckpoint } from '../registry/blobs.js';
-import { emptyStats } from './types.js';
+import { emptyStats, type CopyStats } from './types.js';
 import { sharedMountCache, type MountCache } from './mount-cache.js';
 import { MemoryUploadSessions, type UploadSessionKey, type UploadSessions } from './upload-sessions.js';
 

@@ -1,9 +1,9 @@
 // The delete path (DESIGN section 6.6): make the destination stop serving what the source
 // no longer has, without ever removing something a source tag still points at.
-import { PermanentJobError } from '../jobs/classify.js';
 import type { RegistryClient } from '../registry/client.js';
 import { isUntagUnsupported } from '../registry/manifests.js';
 import { isDigest } from '../oci/grammar.js';
+import { PermanentJobError } from './errors.js';
 
 export interface DeleteOptions {
   source: { client: RegistryClient; repository: string; reference: string };

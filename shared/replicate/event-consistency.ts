@@ -4,10 +4,9 @@
 // Before running a fresh push job, wait briefly until the source tag resolves to the
 // digest the event reported; then run the job as usual (the source stays authoritative:
 // if the tag moved on in the meantime, the job copies whatever it points at now).
-import type { Job } from '../jobs/model.js';
 import { isTag } from '../oci/grammar.js';
 import type { RegistryClient } from '../registry/client.js';
-import type { ReplicateJob } from './types.js';
+import type { ReplicateJob, ReplicationTask } from './types.js';
 
 export interface EventConsistencyOptions {
   /** Longest wait for the source to catch up with the event. */
@@ -17,7 +16,7 @@ export interface EventConsistencyOptions {
   freshMs?: number;
 }
 
-function awaitsTag(job: Job, freshMs: number): job is Job & { source: { digest: string } } {
+function awaitsTag(job: ReplicationTask, freshMs: number): job is ReplicationTask & { source: { digest: string } } {
   return job.trigger.kind === 'event'
     && job.trigger.action === 'push'
     && job.source.digest !== undefined

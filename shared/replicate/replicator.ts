@@ -1,23 +1,22 @@
 // Runs one job to convergence: resolve the source reference now, then copy it, or take
 // the delete path when it is gone and the policy propagates deletes.
 import type { FerryConfig } from '../config/schema.js';
-import { PermanentJobError } from '../jobs/classify.js';
-import type { Job } from '../jobs/model.js';
 import type { Logger } from '../observability/logger.js';
 import { isTag, referenceProblem, repositoryProblem } from '../oci/grammar.js';
 import type { RegistryClient } from '../registry/client.js';
 import { RegistryError } from '../registry/errors.js';
 import { copyImage, SourceManifestNotFoundError, type CopyProgress } from './copy.js';
 import { deleteImage } from './delete.js';
+import { PermanentJobError } from './errors.js';
 import type { MountCache } from './mount-cache.js';
-import { emptyStats, type ReplicateJob, type ReplicateOutcome } from './types.js';
+import { emptyStats, type ReplicateJob, type ReplicateOutcome, type ReplicationTask } from './types.js';
 
 export interface ReplicatorOptions {
   config: FerryConfig;
   clients: Map<string, RegistryClient>;
   logger?: Logger;
   mountCache?: MountCache;
-  onProgress?: (job: Job, progress: CopyProgress) => void;
+  onProgress?: (job: ReplicationTask, progress: CopyProgress) => void;
 }
 
 /** A configuration or job problem no retry can fix (the runner dead-letters it at once). */

@@ -1,5 +1,24 @@
-import type { CopyStats, Job } from '../jobs/model.js';
+// The copy engine's contract with whoever runs it. It knows nothing of queues or job
+// records: a task says what to converge, an outcome says what happened.
 import type { UploadSessions } from './upload-sessions.js';
+
+export interface CopyStats {
+  manifests: number;
+  blobs: { copied: number; skipped: number; mounted: number };
+  bytes: number;
+  ms: number;
+}
+
+/** What one replication converges: the fields of a job record the copy engine reads. */
+export interface ReplicationTask {
+  id: string;
+  /** Name of the policy (its override and deletes settings apply). */
+  policy: string;
+  source: { registry: string; repository: string; reference: string; digest?: string };
+  destination: { registry: string; repository: string };
+  /** Why the task exists; a fresh push event waits for the source tag (event-consistency.ts). */
+  trigger: { kind: string; at: string; action?: string };
+}
 
 export interface ReplicateOutcome {
   action: 'copied' | 'deleted' | 'skipped' | 'none';
@@ -14,7 +33,7 @@ export interface ReplicateOutcome {
  * Runs one job to convergence: resolve the source now, copy or delete at the destination.
  * Throws RegistryError (or another Error) on failure; the runner classifies it.
  */
-export type ReplicateJob = (job: Job, options: ReplicateRunOptions) => Promise<ReplicateOutcome>;
+export type ReplicateJob<T extends ReplicationTask = ReplicationTask> = (job: T, options: ReplicateRunOptions) => Promise<ReplicateOutcome>;
 
 export interface ReplicateRunOptions {
   /** Shutdown or deadline: stop soon (chunked uploads stop at a chunk boundary first). */

@@ -1,9 +1,17 @@
 // Where the copy engine finds and records open chunked uploads, so an attempt that was
 // interrupted (deadline, shutdown, network) is resumed by the next one instead of restarted.
 // The host decides where sessions live: in memory for one copy, on the job record for a worker.
-import type { UploadSession } from '../jobs/model.js';
 
-export type { UploadSession };
+/** An upload session at a destination registry and how many bytes of the blob it holds. */
+export interface UploadSession {
+  /** Config name of the destination registry. */
+  destinationRegistry: string;
+  repository: string;
+  digest: string;
+  /** The session URL (absolute) to GET for its offset and to PATCH/PUT next. */
+  location: string;
+  offset: number;
+}
 
 /** Identifies one blob's upload at one destination repository. */
 export type UploadSessionKey = Pick<UploadSession, 'destinationRegistry' | 'repository' | 'digest'>;

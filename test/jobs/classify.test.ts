@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { classifyError, PermanentJobError } from '../../shared/jobs/classify.js';
+import { classifyError } from '../../shared/jobs/classify.js';
+import { PermanentJobError } from '../../shared/replicate/errors.js';
 import { DigestMismatchError, RegistryError, UnsupportedManifestError } from '../../shared/registry/errors.js';
 
 const reg = (status: number | undefined, code?: string) =>

@@ -3,7 +3,7 @@
 // registry client throws.
 import { createServer } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { PermanentJobError } from '../../shared/jobs/classify.js';
+import { PermanentJobError } from '../../shared/replicate/errors.js';
 import { createJobRunner, type JobRunnerOptions } from '../../shared/jobs/runner.js';
 import { replayDeadJobs } from '../../shared/jobs/replay.js';
 import type { Job } from '../../shared/jobs/model.js';
@@ -25,7 +25,7 @@ afterEach(async () => {
   await h.close();
 });
 
-function runner(replicate: ReplicateJob, over: Partial<JobRunnerOptions> = {}) {
+function runner(replicate: ReplicateJob<Job>, over: Partial<JobRunnerOptions> = {}) {
   return createJobRunner({
     queue: h.queue,
     store: h.store,
@@ -52,7 +52,7 @@ async function attempts(): Promise<number> {
 const http503 = () => new RegistryError('HTTP 503 Service Unavailable from dr', { registry: 'dr', repository: 'mirror/team/app', reference: 'v1', status: 503, code: 'UNAVAILABLE' });
 
 /** Runs a job through replicate calls that fail with the given errors, then succeed. */
-function failing(...errors: Error[]): ReplicateJob & { calls: Job[] } {
+function failing(...errors: Error[]): ReplicateJob<Job> & { calls: Job[] } {
   const calls: Job[] = [];
   const fn = async (job: Job) => {
     calls.push(job);
@@ -320,7 +320,7 @@ describe('one key, one run at a time', () => {
     const running = new Set<string>();
     const order: string[] = [];
     let overlap = false;
-    const replicate: ReplicateJob = async (job) => {
+    const replicate: ReplicateJob<Job> = async (job) => {
       if (running.has(job.key)) overlap = true;
       running.add(job.key);
       order.push(job.id);
@@ -376,7 +376,7 @@ describe('one key, one run at a time', () => {
     })();
     const active = new Map<string, number>();
     let maxActive = 0;
-    const replicate: ReplicateJob = async (job) => {
+    const replicate: ReplicateJob<Job> = async (job) => {
       const n = (active.get(job.key) ?? 0) + 1;
       active.set(job.key, n);
       maxActive = Math.max(maxActive, n);

@@ -2,7 +2,7 @@
 // processing its jobs in-process): registry clients sharing one bandwidth limit, the copy
 // engine, the job runner and a worker pool over the backend's queue.
 import type { FerryConfig } from '../../../shared/config/schema.js';
-import { createJobExecution, type JobExecution } from '../../../shared/jobs/execution.js';
+import { createJobExecution, type JobExecution } from '../../../shared/execution/job-execution.js';
 import type { Backend } from '../../../shared/jobs/ports.js';
 import type { Logger } from '../../../shared/observability/logger.js';
 import type { FerryMetrics } from '../../../shared/observability/metrics.js';

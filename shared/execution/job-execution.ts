@@ -10,8 +10,8 @@ import type { RegistryClient } from '../registry/client.js';
 import { createRegistryClients } from '../registry/clients.js';
 import { awaitEventConsistency } from '../replicate/event-consistency.js';
 import { createReplicator } from '../replicate/replicator.js';
-import type { Backend } from './ports.js';
-import { createJobRunner, type JobRunner } from './runner.js';
+import type { Backend } from '../jobs/ports.js';
+import { createJobRunner, type JobRunner } from '../jobs/runner.js';
 
 export interface JobExecution {
   clients: Map<string, RegistryClient>;

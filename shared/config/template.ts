@@ -1,4 +1,5 @@
-// Destination repository templates: "mirror/{repository}", "{namespace}/prod/{name}", ...
+// Destination repository templates, part of the config language (a policy's destination
+// repository): "mirror/{repository}", "{namespace}/prod/{name}", ...
 // The rendered name goes straight into registry URLs, so it must pass the OCI grammar.
 import { repositoryProblem } from '../oci/grammar.js';
 

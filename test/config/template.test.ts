@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { renderRepository, sourceRepositoryFor, templateProblem, TemplateError } from '../../shared/policy/template.js';
+import { renderRepository, sourceRepositoryFor, templateProblem, TemplateError } from '../../shared/config/template.js';
 
 describe('destination repository templates', () => {
   it('{repository} is the whole source path', () => {
