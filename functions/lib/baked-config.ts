@@ -19,26 +19,32 @@ export const ENV = {
 export interface BakedConfig {
   /** JSON text for BAKED_CONFIG_FILE. */
   json: string;
-  /** What was left out and why (the synth prints these). */
+  /** What was left out although nothing breaks without it (the synth prints these). */
   warnings: string[];
+  /**
+   * Credentials and webhook secrets that could not be deployed: without them the deployed
+   * functions fail to authenticate (or answer 401), so the stack refuses them.
+   */
+  undeployable: string[];
 }
 
 /** Strips plaintext secrets and host-local settings; the result is safe to put in a deployment asset. */
 export function bakeConfig(config: FerryConfig): BakedConfig {
   const warnings: string[] = [];
+  const undeployable: string[] = [];
   const registries: NonNullable<FerryConfigInput['registries']> = {};
   for (const [name, reg] of Object.entries(config.registries)) {
     const { auth, webhook, ...rest } = reg;
     const out: NonNullable<FerryConfigInput['registries']>[string] = { ...rest };
     if (auth) {
       if ('secretArn' in auth || 'ecr' in auth) out.auth = auth;
-      else if ('dockerConfig' in auth) warnings.push(`registries.${name}.auth: dockerConfig is not available in Lambda; use auth: { secretArn } or { ecr }`);
-      else warnings.push(`registries.${name}.auth: plaintext credentials are not deployed; store {"username","password"} or {"token"} in Secrets Manager and use auth: { secretArn }`);
+      else if ('dockerConfig' in auth) undeployable.push(`registries.${name}.auth: dockerConfig is not available in Lambda; use auth: { secretArn } or { ecr }`);
+      else undeployable.push(`registries.${name}.auth: plaintext credentials are never deployed (the functions could not authenticate); store {"username","password"} or {"token"} in Secrets Manager and use auth: { secretArn }`);
     }
     const hook: { secretArn?: string; allowUnauthenticated: boolean } = { allowUnauthenticated: webhook.allowUnauthenticated };
     if (webhook.secretArn) hook.secretArn = webhook.secretArn;
     if (webhook.secret !== undefined && !webhook.secretArn) {
-      warnings.push(`registries.${name}.webhook.secret is not deployed (plaintext); use webhook.secretArn${webhook.allowUnauthenticated ? '' : ' — until then the deployed webhook answers 401 for this registry'}`);
+      undeployable.push(`registries.${name}.webhook.secret is plaintext and never deployed${webhook.allowUnauthenticated ? '' : ' (the deployed webhook would answer 401 for this registry)'}; store it in Secrets Manager and use webhook.secretArn`);
     }
     out.webhook = hook;
     registries[name] = out;
@@ -57,7 +63,7 @@ export function bakeConfig(config: FerryConfig): BakedConfig {
     },
     retention: ms(config.retention),
   };
-  return { json: JSON.stringify(baked, null, 2), warnings };
+  return { json: JSON.stringify(baked, null, 2), warnings, undeployable };
 }
 
 function ms(value: number): string {

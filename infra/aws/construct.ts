@@ -22,8 +22,14 @@ import {
 import { JOB_TABLE, TABLE_ACTIONS } from './table.js';
 
 export interface FerryReplicationProps {
-  /** ferry.yaml, validated. Plaintext secrets in it are not deployed (see bakeConfig). */
+  /** ferry.yaml, validated. Plaintext secrets in it are never deployed (see bakeConfig). */
   config: FerryConfig;
+  /**
+   * Plaintext registry credentials or webhook secrets in the config: `error` (default)
+   * refuses the config, since the deployed functions could not authenticate without them;
+   * `omit` leaves them out with a warning (only for synthesising the example config).
+   */
+  plaintextSecrets?: 'error' | 'omit';
   /** SQS records per worker invocation (1-10). Default 5. */
   batchSize?: number;
   /** Records of one batch processed at once. Default: batchSize. */
@@ -93,7 +99,10 @@ export class FerryReplication extends Construct {
     });
 
     const baked = bakeConfig(config);
-    this.warnings = baked.warnings;
+    if (baked.undeployable.length > 0 && (props.plaintextSecrets ?? 'error') === 'error') {
+      throw new FerryStackConfigError(`secrets the stack cannot deploy:\n  ${baked.undeployable.join('\n  ')}`);
+    }
+    this.warnings = [...baked.undeployable, ...baked.warnings];
 
     this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
       retentionPeriod: Duration.days(14),

@@ -42,5 +42,6 @@ function pickReplicationProps(props: Omit<FerryStackProps, 'config'>): Omit<Ferr
   if (props.workerMemorySize !== undefined) out.workerMemorySize = props.workerMemorySize;
   if (props.alarmActions !== undefined) out.alarmActions = props.alarmActions;
   if (props.tableRemovalPolicy !== undefined) out.tableRemovalPolicy = props.tableRemovalPolicy;
+  if (props.plaintextSecrets !== undefined) out.plaintextSecrets = props.plaintextSecrets;
   return out;
 }

@@ -30,9 +30,9 @@ policies:
 
 interface Finding { rule: string; paths: (string | undefined)[] }
 
-function nag(config: FerryConfig): { findings: Finding[]; app: App } {
+function nag(config: FerryConfig, plaintextSecrets?: 'omit'): { findings: Finding[]; app: App } {
   const app = new App();
-  new FerryStack(app, 'ferry', { config });
+  new FerryStack(app, 'ferry', { config, ...(plaintextSecrets ? { plaintextSecrets } : {}) });
   const report = new AwsSolutionsChecks(app).validateScope(app);
   return { app, findings: report.violations.map((v) => ({ rule: v.ruleName, paths: v.violatingResources.map((r) => r.constructPath) })) };
 }
@@ -51,7 +51,7 @@ function acknowledgements(root: IConstruct): Map<string, string[]> {
 
 describe('cdk-nag AwsSolutions', () => {
   it('the example config (what `npm run synth` deploys in a fresh checkout): no findings, nothing suppressed', () => {
-    const { findings, app } = nag(loadSynthConfig(EXAMPLE_CONFIG_PATH, {}).config);
+    const { findings, app } = nag(loadSynthConfig(EXAMPLE_CONFIG_PATH, {}).config, 'omit');
     expect(findings).toEqual([]);
     expect([...acknowledgements(app).keys()]).toEqual([]);
   });

@@ -4,7 +4,7 @@ import { App, Duration } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BAKED_CONFIG_FILE, readBakedConfig } from '../../functions/lib/baked-config.js';
 import { parseConfigText } from '../../shared/config/load.js';
@@ -12,7 +12,7 @@ import type { FerryConfig } from '../../shared/config/schema.js';
 import { INDEXES } from '../../shared/adapters/aws/table-schema.js';
 import { FerryStackConfigError } from '../../infra/aws/construct.js';
 import { FerryStack } from '../../infra/aws/stack.js';
-import { EXAMPLE_CONFIG_PATH, loadSynthConfig, synthConfigPath } from '../../infra/aws/synth-config.js';
+import { EXAMPLE_CONFIG_PATH, deployGuardProblem, loadSynthConfig, synthConfigPath } from '../../infra/aws/synth-config.js';
 
 const PASSWORD_MARKER = 'MARKER-registry-password-5f1c0e';
 const HOOK_MARKER = 'MARKER-webhook-secret-9a7d22';
@@ -69,7 +69,7 @@ let json: string;
 beforeAll(() => {
   outdir = mkdtempSync(join(tmpdir(), 'ferry-cdk-'));
   const app = new App({ outdir });
-  stack = new FerryStack(app, 'ferry-test', { config: parseConfigText(CONFIG, 'test.yaml', ENV) });
+  stack = new FerryStack(app, 'ferry-test', { config: parseConfigText(CONFIG, 'test.yaml', ENV), plaintextSecrets: 'omit' });
   template = Template.fromStack(stack);
   json = JSON.stringify(template.toJSON());
   app.synth();
@@ -190,10 +190,21 @@ describe('FerryStack: no secret values are deployed', () => {
     }
   });
 
-  it('says which plaintext secrets were left out', () => {
-    expect(stack.ferry.warnings.join('\n')).toMatch(/registries\.src\.auth: plaintext credentials are not deployed/);
-    expect(stack.ferry.warnings.join('\n')).toMatch(/registries\.src\.webhook\.secret is not deployed/);
+  it('plaintextSecrets: omit (the example config only) says which plaintext secrets were left out', () => {
+    expect(stack.ferry.warnings.join('\n')).toMatch(/registries\.src\.auth: plaintext credentials are never deployed/);
+    expect(stack.ferry.warnings.join('\n')).toMatch(/registries\.src\.webhook\.secret is plaintext and never deployed \(the deployed webhook would answer 401/);
     expect(stack.ferry.warnings.join('\n')).toMatch(/admin\.token is not deployed/);
+  });
+
+  it('by default a plaintext credential or webhook secret is a synth error naming each one', () => {
+    const build = (config: FerryConfig) => () => new FerryStack(new App(), 's', { config });
+    expect(build(configWith(''))).toThrow(FerryStackConfigError);
+    expect(build(configWith(''))).toThrow(/registries\.src\.auth: plaintext credentials[^]*registries\.src\.webhook\.secret is plaintext/);
+    const clean = configWith('');
+    delete clean.registries.src!.auth;
+    clean.registries.src!.webhook = { secretArn: ECR_HOOK_SECRET, allowUnauthenticated: false };
+    // admin.token is only a warning: the admin function is authorised by IAM, nothing breaks.
+    expect(() => new FerryStack(new App(), 'ok', { config: clean })).not.toThrow();
   });
 });
 
@@ -336,6 +347,13 @@ describe('synth config selection', () => {
     expect(synthConfigPath(undefined, {}, () => false)).toBe(EXAMPLE_CONFIG_PATH);
   });
 
+  it('a deployment refuses the example config, however it is named', () => {
+    expect(deployGuardProblem(EXAMPLE_CONFIG_PATH, true)).toMatch(/refusing to deploy the example config/);
+    expect(deployGuardProblem(relative(process.cwd(), EXAMPLE_CONFIG_PATH), true)).toMatch(/refusing/);
+    expect(deployGuardProblem(EXAMPLE_CONFIG_PATH, false)).toBeUndefined();
+    expect(deployGuardProblem('ferry.yaml', true)).toBeUndefined();
+  });
+
   it('a missing config file is a config error naming the file, not a stack trace', () => {
     expect(() => loadSynthConfig(join(tmpdir(), 'no-such-ferry.yaml'), {})).toThrow(/no-such-ferry\.yaml: file not found/);
   });
@@ -345,7 +363,7 @@ describe('synth config selection', () => {
     expect(loaded.unsetVariables).toEqual(expect.arrayContaining(['SRC_PASSWORD', 'SRC_HOOK_SECRET']));
     const app = new App({ outdir: mkdtempSync(join(tmpdir(), 'ferry-cdk-example-')) });
     try {
-      const example = new FerryStack(app, 'example', { config: loaded.config });
+      const example = new FerryStack(app, 'example', { config: loaded.config, plaintextSecrets: 'omit' });
       expect(JSON.stringify(Template.fromStack(example).toJSON())).not.toContain('unset-at-synth-');
     } finally {
       rmSync(app.outdir, { recursive: true, force: true });
