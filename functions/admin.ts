@@ -14,7 +14,9 @@ import { describeDeadLetters, type DeadLetterView } from '../shared/jobs/dead-le
 import { replayDeadJobs } from '../shared/jobs/replay.js';
 import type { LambdaContext } from './lib/lambda-types.js';
 import { lazy, openRuntime, type Runtime } from './lib/runtime.js';
-import { createSync, type SyncFn, type SyncResult } from './lib/sync.js';
+import type { SyncFn, SyncPoliciesResult } from '../shared/reconcile/sync.js';
+import { UnknownPolicyError } from '../shared/reconcile/walk.js';
+import { createSync } from './lib/sync.js';
 
 const STATUSES = ['queued', 'running', 'succeeded', 'skipped', 'failed', 'dead'] as const satisfies readonly JobStatus[];
 const MAX_LIMIT = 1000;
@@ -51,7 +53,7 @@ export type AdminResponse =
   | { job: Job }
   | { deadLetters: DeadLetterView[] }
   | { replayed: string[] }
-  | SyncResult
+  | SyncPoliciesResult
   | { error: string; detail?: string };
 
 export interface AdminApp {
@@ -93,13 +95,14 @@ export async function handleAdmin(app: AdminApp, event: unknown, context?: Pick<
       return { replayed };
     }
     case 'sync': {
-      const names = app.sync.policies();
-      if (request.policy !== undefined && !names.includes(request.policy)) {
-        return { error: 'unknown policy', detail: `no policy named ${JSON.stringify(request.policy)} (configured: ${names.join(', ') || 'none'})` };
-      }
       const remaining = context?.getRemainingTimeInMillis();
       const signal = remaining === undefined ? undefined : AbortSignal.timeout(Math.max(1, remaining - SYNC_DEADLINE_MARGIN_MS));
-      return app.sync.run({ ...(request.policy !== undefined ? { policy: request.policy } : {}), trigger: 'admin-function', ...(signal ? { signal } : {}) });
+      try {
+        return await app.sync({ policy: request.policy, trigger: 'admin-function', signal });
+      } catch (err) {
+        if (err instanceof UnknownPolicyError) return { error: 'unknown policy', detail: err.message };
+        throw err;
+      }
     }
   }
 }

@@ -4,7 +4,9 @@
 import { z } from 'zod';
 import type { LambdaContext } from './lib/lambda-types.js';
 import { lazy, openRuntime } from './lib/runtime.js';
-import { createSync, type SyncFn, type SyncResult } from './lib/sync.js';
+import type { SyncFn, SyncPoliciesResult } from '../shared/reconcile/sync.js';
+import { UnknownPolicyError } from '../shared/reconcile/walk.js';
+import { createSync } from './lib/sync.js';
 
 const eventSchema = z.object({ policy: z.string().min(1) });
 
@@ -15,19 +17,19 @@ export class ReconcileRequestError extends Error {
 /** Reconcile stops walking this long before the invocation ends, so its summary is still returned. */
 const DEADLINE_MARGIN_MS = 30_000;
 
-export async function handleReconcile(sync: SyncFn, event: unknown, context?: Pick<LambdaContext, 'getRemainingTimeInMillis'>): Promise<SyncResult> {
+export async function handleReconcile(sync: SyncFn, event: unknown, context?: Pick<LambdaContext, 'getRemainingTimeInMillis'>): Promise<SyncPoliciesResult> {
   const parsed = eventSchema.safeParse(event);
   if (!parsed.success) throw new ReconcileRequestError('reconcile expects {"policy": "<name>"} (the schedule rule sets it)');
   const { policy } = parsed.data;
-  if (!sync.policies().includes(policy)) {
-    // A schedule for a policy that was renamed or removed without redeploying the rule.
-    throw new ReconcileRequestError(`no policy named ${JSON.stringify(policy)} in the deployed config (configured: ${sync.policies().join(', ') || 'none'})`);
-  }
   const controller = new AbortController();
   const remaining = context?.getRemainingTimeInMillis();
   const timer = remaining === undefined ? undefined : setTimeout(() => controller.abort(new Error('invocation deadline approaching')), Math.max(0, remaining - DEADLINE_MARGIN_MS));
   try {
-    return await sync.run({ policy, trigger: 'schedule', signal: controller.signal });
+    return await sync({ policy, trigger: 'schedule', signal: controller.signal });
+  } catch (err) {
+    // A schedule for a policy that was renamed or removed without redeploying the rule.
+    if (err instanceof UnknownPolicyError) throw new ReconcileRequestError(`${err.message}, in the deployed config`);
+    throw err;
   } finally {
     clearTimeout(timer);
   }
@@ -35,6 +37,6 @@ export async function handleReconcile(sync: SyncFn, event: unknown, context?: Pi
 
 const app = lazy(async () => createSync(await openRuntime({ name: 'reconcile', needs: { webhookSecrets: false, registryCredentials: true } })));
 
-export async function handler(event: unknown, context: LambdaContext): Promise<SyncResult> {
+export async function handler(event: unknown, context: LambdaContext): Promise<SyncPoliciesResult> {
   return handleReconcile(await app.get(), event, context);
 }

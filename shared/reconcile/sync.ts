@@ -1,13 +1,15 @@
-// "Reconcile now" for hosts (ferry serve's POST /api/sync and schedules, the AWS admin and
-// reconcile functions): one or every policy, in order, answered as a small summary per
-// policy (job counts, not job lists, so an initial sync of 10,000 tags stays a short reply).
+// "Reconcile now", the one implementation every host uses: `ferry serve` (POST /api/sync and
+// the per-policy schedules), the `ferry sync` CLI's summary, and the AWS admin and reconcile
+// functions. One or every policy, in order, answered as a small summary per policy (job
+// counts, not job lists, so an initial sync of 10,000 tags stays a short reply).
 import type { FerryConfig } from '../config/schema.js';
 import type { EnqueueDeps } from '../jobs/enqueue.js';
 import type { Logger } from '../observability/logger.js';
+import type { FerryMetrics } from '../observability/metrics.js';
 import type { RegistryClient } from '../registry/client.js';
 import { reconcilePolicy, type ReconcileResult } from './reconcile.js';
 import type { WalkIssue } from './types.js';
-import { UnknownPolicyError } from './walk.js';
+import { resolvePolicy } from './walk.js';
 
 export interface SyncPoliciesOptions {
   config: Pick<FerryConfig, 'policies'>;
@@ -17,7 +19,7 @@ export interface SyncPoliciesOptions {
   policy?: string | undefined;
   concurrency?: number;
   pageSize?: number;
-  logger?: Logger;
+  logger?: Logger | undefined;
   signal?: AbortSignal;
 }
 
@@ -42,14 +44,9 @@ export interface SyncPoliciesResult {
   policies: PolicySyncSummary[];
 }
 
-/** The policies a request covers, in config order. */
+/** The policies a request covers, in config order; UnknownPolicyError for a name not configured. */
 export function policiesToSync(config: Pick<FerryConfig, 'policies'>, policy?: string): FerryConfig['policies'] {
-  if (policy === undefined) return config.policies;
-  const found = config.policies.filter((p) => p.name === policy);
-  if (found.length === 0) {
-    throw new UnknownPolicyError(`no policy named ${JSON.stringify(policy)} (configured: ${config.policies.map((p) => p.name).join(', ') || 'none'})`);
-  }
-  return found;
+  return policy === undefined ? config.policies : [resolvePolicy(config, policy)];
 }
 
 export function summarize(result: ReconcileResult): PolicySyncSummary {
@@ -90,4 +87,61 @@ export async function syncPolicies(options: SyncPoliciesOptions): Promise<SyncPo
     summaries.push(summary);
   }
   return { policies: summaries };
+}
+
+export interface SyncRequest {
+  /** One policy, or every policy when absent. */
+  policy?: string | undefined;
+  /** Who asked: "admin-api", "schedule", "admin-function", ... (logged). */
+  trigger: string;
+  /** Aborts the walk (shutdown, an invocation deadline). */
+  signal?: AbortSignal | undefined;
+}
+
+/** Runs a reconcile-now request. Throws UnknownPolicyError (before walking) for an unknown name. */
+export type SyncFn = (request: SyncRequest) => Promise<SyncPoliciesResult>;
+
+export interface SyncDeps {
+  config: Pick<FerryConfig, 'policies'>;
+  clients: ReadonlyMap<string, RegistryClient>;
+  deps: EnqueueDeps;
+  logger?: Logger | undefined;
+  /** Counts the jobs each run created (ferry_jobs_enqueued_total{trigger="reconcile"}). */
+  metrics?: FerryMetrics | undefined;
+}
+
+/**
+ * A host's SyncFn. One walk per policy at a time: a request for a policy already being
+ * reconciled joins the running walk (and its signal) instead of starting a second one.
+ */
+export function createSync(host: SyncDeps): SyncFn {
+  const running = new Map<string, Promise<PolicySyncSummary>>();
+
+  function reconcileOne(policy: string, request: SyncRequest): Promise<PolicySyncSummary> {
+    const current = running.get(policy);
+    if (current) return current;
+    const run = (async () => {
+      host.logger?.info({ policy, trigger: request.trigger }, 'reconcile started');
+      const { policies } = await syncPolicies({
+        config: host.config,
+        clients: host.clients,
+        deps: host.deps,
+        policy,
+        logger: host.logger,
+        ...(request.signal ? { signal: request.signal } : {}),
+      });
+      const summary = policies[0] as PolicySyncSummary;
+      host.metrics?.jobsEnqueued.inc({ trigger: 'reconcile' }, summary.enqueued);
+      return summary;
+    })().finally(() => running.delete(policy));
+    running.set(policy, run);
+    return run;
+  }
+
+  return async (request) => {
+    const policies = policiesToSync(host.config, request.policy);
+    const summaries: PolicySyncSummary[] = [];
+    for (const p of policies) summaries.push(await reconcileOne(p.name, request));
+    return { policies: summaries };
+  };
 }

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FerryConfig } from '../../shared/config/schema.js';
 import { reconcilePolicy } from '../../shared/reconcile/reconcile.js';
-import { syncPolicies } from '../../shared/reconcile/sync.js';
+import { createSync, syncPolicies } from '../../shared/reconcile/sync.js';
 import { verifyPolicy } from '../../shared/reconcile/verify.js';
 import { UnknownPolicyError } from '../../shared/reconcile/walk.js';
 import type { RegistryClient } from '../../shared/registry/client.js';
@@ -151,6 +151,19 @@ describe('initial replication of images pushed before ferry existed', () => {
     const summary = await syncPolicies({ config, clients: clients(config), deps: backend, policy: 'team' });
     expect(summary.policies).toEqual([expect.objectContaining({ policy: 'team', copy: 1, enqueued: 0, coalesced: 1, errorCount: 0 })]);
     expect(await runJobs(config, backend, first)).toMatchObject({ succeeded: 1 });
+  });
+
+  it('a host\'s sync joins a walk already running for the policy instead of starting another', async () => {
+    const backend = newBackend();
+    await destination.deleteManifest('team/lib', digests.lib!);
+    const sync = createSync({ config, clients: clients(config), deps: backend });
+    const [a, b] = await Promise.all([sync({ trigger: 'test-a' }), sync({ policy: 'team', trigger: 'test-b' })]);
+    // One walk: one job created, reported once to both callers (a second walk would report coalesced: 1).
+    expect(a).toEqual(b);
+    expect(a.policies).toEqual([expect.objectContaining({ policy: 'team', copy: 1, enqueued: 1, coalesced: 0 })]);
+    expect((await backend.store.list({})).jobs).toHaveLength(1);
+    await expect(sync({ policy: 'nope', trigger: 'test' })).rejects.toThrow(UnknownPolicyError);
+    expect(await runJobs(config, backend, await reconcilePolicy({ config, clients: clients(config), policy: 'team', deps: backend }))).toMatchObject({ succeeded: 1 });
   });
 
   it('names an unknown policy', async () => {

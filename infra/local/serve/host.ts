@@ -11,11 +11,11 @@ import { replayDeadJobs } from '../../../shared/jobs/replay.js';
 import type { Backend } from '../../../shared/jobs/ports.js';
 import type { Logger } from '../../../shared/observability/logger.js';
 import { FerryMetrics } from '../../../shared/observability/metrics.js';
+import { createSync } from '../../../shared/reconcile/sync.js';
 import { formatAddress, type ListenAddress } from './listen.js';
 import { startRetention } from './retention.js';
 import { createRequestHandler } from './routes.js';
 import { startScheduler, validateSchedules, type Scheduler } from './scheduler.js';
-import { createSync } from './reconcile-sync.js';
 import { createWorkerStack } from './worker-stack.js';
 
 export interface HostOptions {
@@ -77,7 +77,7 @@ export async function startHost(options: HostOptions): Promise<Host> {
   const ingest = createIngest({ config, queue, store: backend.store, logger, metrics, ...(digestPushDelaySeconds !== undefined ? { digestPushDelaySeconds } : {}) });
   const replay = (selector: Parameters<typeof replayDeadJobs>[1], by: string) =>
     replayDeadJobs({ queue, store: backend.store }, selector, by);
-  const sync = createSync({ config, clients, queue, store: backend.store, logger, metrics });
+  const sync = createSync({ config, clients, deps: { queue, store: backend.store }, logger, metrics });
 
   let draining = false;
   const server = createServer(createRequestHandler({ config, backend, ingest, replay, sync, metrics, logger, draining: () => draining }));

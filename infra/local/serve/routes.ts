@@ -1,8 +1,8 @@
-// The HTTP surface of `ferry serve` (DESIGN sections 4 and 8): webhooks, admin API,
+// The HTTP surface of `ferry serve` (docs/contract.md): webhooks, admin API,
 // health and metrics. Transport-level concerns only; the work happens in the core.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FerryConfig } from '../../../shared/config/schema.js';
-import type { WebhookRequest } from '../../../shared/events/types.js';
+import type { Ingest } from '../../../shared/intake/ingest.js';
 import type { Backend, ReplaySelector } from '../../../shared/jobs/ports.js';
 import type { Logger } from '../../../shared/observability/logger.js';
 import type { FerryMetrics } from '../../../shared/observability/metrics.js';
@@ -12,9 +12,9 @@ import { AdminInputError, parseJobsQuery, parseReplayBody, parseSyncBody } from 
 import { BodyTooLargeError, MAX_BODY_BYTES, lowerHeaders, parseJsonBody, queryOf, readBody, sendError, sendJson, sendText } from './http.js';
 import { sampleMetrics } from './metrics-sampler.js';
 import { describeDeadLetters } from '../../../shared/jobs/dead-letters.js';
-import { UnknownPolicyError, type SyncFn } from './sync.js';
+import type { SyncFn } from '../../../shared/reconcile/sync.js';
+import { UnknownPolicyError } from '../../../shared/reconcile/walk.js';
 
-export type Ingest = (req: WebhookRequest) => Promise<{ status: number; body: Record<string, unknown>; headers?: Record<string, string> }>;
 export type Replay = (selector: ReplaySelector, by: string) => Promise<string[]>;
 
 export interface RouteDeps {

@@ -3,7 +3,7 @@
 import { Cron } from 'croner';
 import type { FerryConfig } from '../../../shared/config/schema.js';
 import type { Logger } from '../../../shared/observability/logger.js';
-import type { SyncFn } from './sync.js';
+import type { SyncFn } from '../../../shared/reconcile/sync.js';
 
 export interface Scheduler {
   /** Policy name -> next run, for the startup log. */
