@@ -7,14 +7,14 @@ import { createHash } from 'node:crypto';
 import http from 'node:http';
 import type { Readable } from 'node:stream';
 import { Agent } from 'undici';
-import { Http1Agent } from '../../shared/registry/http1/agent.js';
+import { Transport } from '../../shared/registry/transport.js';
 
 type Client = 'ferry' | 'undici' | 'node-http';
 
 async function openWith(client: Client, url: URL): Promise<Readable> {
   switch (client) {
     case 'ferry':
-      return (await ferry.request({ url, method: 'GET', headers: {} })).body;
+      return (await (ferry ??= new Transport({ registry: 'bench', url: url.origin, concurrency: 16 })).request({ url, method: 'GET', lane: 'download' })).body;
     case 'undici':
       return (await undici.request({ origin: url.origin, path: url.pathname, method: 'GET' })).body;
     case 'node-http':
@@ -22,7 +22,7 @@ async function openWith(client: Client, url: URL): Promise<Readable> {
   }
 }
 
-const ferry = new Http1Agent({ connections: 16, connectTimeoutMs: 10_000, headersTimeoutMs: 60_000, bodyTimeoutMs: 60_000, keepAliveMs: 10_000 });
+let ferry: Transport | undefined;
 const undici = new Agent({ connections: 16 });
 const nodeAgent = new http.Agent({ keepAlive: true });
 
@@ -48,7 +48,7 @@ async function main(): Promise<void> {
   const used = process.cpuUsage(cpu);
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   process.stdout.write(`${JSON.stringify({ client, bytes, seconds, cpuSeconds: (used.user + used.system) / 1e6 })}\n`);
-  await Promise.all([ferry.close(), undici.close()]);
+  await Promise.all([ferry?.close(), undici.close()]);
   nodeAgent.destroy();
 }
 

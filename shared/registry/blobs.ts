@@ -7,7 +7,7 @@ import { repositoryScope } from './auth.js';
 import type { BandwidthLimiter } from './bandwidth.js';
 import { DigestVerifier, verifyingTap } from './digest.js';
 import { DigestMismatchError, RegistryError, type RegistryErrorContext } from './errors.js';
-import type { BodyTap } from './http1/connection.js';
+import type { BodyTap } from './transport.js';
 import type { RegistrySession } from './session.js';
 import type { TransportResponse } from './transport.js';
 

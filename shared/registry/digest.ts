@@ -1,7 +1,7 @@
 // sha256/sha512 content digests, computed while bytes stream past.
 import { createHash, type Hash } from 'node:crypto';
 import { DigestMismatchError, type RegistryErrorContext } from './errors.js';
-import type { BodyTap } from './http1/connection.js';
+import type { BodyTap } from './transport.js';
 
 export type DigestAlgorithm = 'sha256' | 'sha512';
 

@@ -1,12 +1,11 @@
-// HTTP to one registry: pooled keep-alive connections (ferry's own HTTP/1.1 client, see
-// http1/), the registry's request-rate and concurrency limits, timeouts, network errors
-// mapped to RegistryError, and a few in-client retries of 429/5xx answers (honouring
-// Retry-After) for requests whose body can be sent again.
+// HTTP to one registry over undici: pooled keep-alive connections per origin (one dispatcher
+// for blob downloads, one for everything else), the trust and proxy settings of the registry,
+// its request-rate limit, timeouts, network errors mapped to RegistryError, and a few
+// in-client retries of 429/5xx answers (honouring Retry-After) for replayable requests.
 import type { Readable } from 'node:stream';
+import { Agent, type Dispatcher } from 'undici';
 import { parseRetryAfter, RegistryError } from './errors.js';
-import { Http1Agent, type BodyTap, type Http1AgentOptions, type Http1Response } from './http1/agent.js';
-import { HTTP_TIMEOUT_CODES } from './http1/errors.js';
-import type { ResponseBody } from './http1/response-body.js';
+import { registrySecureContext } from './tls-trust.js';
 import { sleep, TokenBucket } from './token-bucket.js';
 
 export type HttpMethod = 'GET' | 'HEAD' | 'PUT' | 'POST' | 'PATCH' | 'DELETE';
@@ -21,7 +20,7 @@ export interface TransportOptions {
   registry: string;
   /** scheme://host[:port] */
   url: string;
-  /** Accept self-signed certificates (config `insecure: true`). */
+  /** Accept any TLS certificate (config `insecure: true`). */
   insecure?: boolean;
   /** Requests started per second; 0/undefined = unlimited. */
   requestsPerSecond?: number;
@@ -40,6 +39,16 @@ export interface RetryOptions {
 }
 
 export const DEFAULT_RETRY: RetryOptions = { attempts: 3, baseDelayMs: 250, maxDelayMs: 10_000 };
+
+/**
+ * Sees a streamed request body as it is sent. A throw aborts the request with that error
+ * before the chunk leaves, so a check on the last chunk keeps a bad body from completing.
+ */
+export interface BodyTap {
+  chunk(bytes: Buffer): void;
+  /** The body stream ended (before the request is considered sent). */
+  end(): void;
+}
 
 export interface TransportRequest {
   method: HttpMethod;
@@ -60,6 +69,9 @@ export interface TransportRequest {
   lane?: 'default' | 'download';
 }
 
+/** A response body: a Node Readable; `dump()` discards the rest (long bodies close the connection). */
+export type ResponseBody = Dispatcher.ResponseData['body'];
+
 export interface TransportResponse {
   status: number;
   url: URL;
@@ -69,19 +81,21 @@ export interface TransportResponse {
 }
 
 const RETRY_STATUSES = new Set([429, 502, 503, 504]);
-const TIMEOUT_CODES = new Set([...HTTP_TIMEOUT_CODES, 'ETIMEDOUT']);
+const TIMEOUT_CODES: ReadonlySet<string> = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT']);
 /** OpenSSL's verdicts on a server certificate (Node's error codes): configuration, not weather. */
 const TLS_CERTIFICATE_CODES: ReadonlySet<string> = new Set([
   'DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISSUER_CERT',
   'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID', 'CERT_UNTRUSTED', 'CERT_REJECTED',
   'CERT_SIGNATURE_FAILURE', 'CERT_REVOKED', 'INVALID_CA', 'HOSTNAME_MISMATCH', 'ERR_TLS_CERT_ALTNAME_INVALID',
 ]);
+/** Idle keep-alive connections are closed after this (sooner when the server says so). */
+const KEEP_ALIVE_MS = 10_000;
 
 export class Transport {
   readonly registry: string;
   readonly baseUrl: URL;
-  private readonly agent: Http1Agent;
-  private readonly downloads: Http1Agent;
+  private readonly agent: Dispatcher;
+  private readonly downloads: Dispatcher;
   private readonly rate: TokenBucket;
   private readonly retryOptions: RetryOptions;
 
@@ -91,16 +105,21 @@ export class Transport {
     this.rate = new TokenBucket({ ratePerSecond: options.requestsPerSecond ?? 0 });
     this.retryOptions = options.retry ?? DEFAULT_RETRY;
     const t = options.timeouts ?? {};
-    const agentOptions: Http1AgentOptions = {
+    const agentOptions: Agent.Options = {
       connections: options.concurrency ?? 8,
-      headersTimeoutMs: t.headersMs ?? 60_000,
-      bodyTimeoutMs: t.bodyMs ?? 120_000,
-      connectTimeoutMs: t.connectMs ?? 10_000,
-      keepAliveMs: 10_000,
-      ...(options.insecure ? { insecure: true } : {}),
+      pipelining: 1,
+      headersTimeout: t.headersMs ?? 60_000,
+      bodyTimeout: t.bodyMs ?? 120_000,
+      keepAliveTimeout: KEEP_ALIVE_MS,
+      keepAliveMaxTimeout: KEEP_ALIVE_MS,
+      connect: {
+        timeout: t.connectMs ?? 10_000,
+        ...(this.baseUrl.protocol === 'https:' ? { secureContext: registrySecureContext() } : {}),
+        ...(options.insecure ? { rejectUnauthorized: false } : {}),
+      },
     };
-    this.agent = new Http1Agent(agentOptions);
-    this.downloads = new Http1Agent(agentOptions);
+    this.agent = new Agent(agentOptions);
+    this.downloads = new Agent(agentOptions);
   }
 
   resolve(url: string | URL): URL {
@@ -144,22 +163,22 @@ export class Transport {
 
   private async once(url: URL, req: TransportRequest): Promise<TransportResponse> {
     await this.rate.take(1, req.signal);
-    let data: Http1Response;
+    let data: Dispatcher.ResponseData;
     try {
       data = await (req.lane === 'download' ? this.downloads : this.agent).request({
-        url,
+        origin: url.origin,
+        path: url.pathname + url.search,
         method: req.method,
         headers: req.headers ?? {},
-        ...(req.body !== undefined ? { body: req.body } : {}),
-        ...(req.tap ? { tap: req.tap } : {}),
+        ...(req.body !== undefined ? { body: requestBody(req.body, req.tap) } : {}),
         ...(req.signal ? { signal: req.signal } : {}),
       });
     } catch (e) {
       throw this.networkError(e, req.method, url, req.context, req.signal);
     }
-    const headers: Record<string, string | string[] | undefined> = data.headers;
+    const headers = data.headers;
     return {
-      status: data.status,
+      status: data.statusCode,
       url,
       headers,
       body: data.body,
@@ -191,6 +210,22 @@ export class Transport {
       { registry: this.registry, ...context, code: timeout ? 'TIMEOUT' : 'NETWORK', cause: e },
     );
   }
+}
+
+function requestBody(body: Buffer | string | Readable, tap: BodyTap | undefined): Buffer | string | Readable {
+  if (!tap || typeof body === 'string' || Buffer.isBuffer(body)) return body;
+  // undici sends any async iterable as a body (see its request() docs); its types name only Readable.
+  return tapped(body, tap) as AsyncIterable<Buffer> as Readable;
+}
+
+/** A streamed body as undici sends it, each chunk shown to the tap before it leaves. */
+async function* tapped(source: Readable, tap: BodyTap): AsyncGenerator<Buffer> {
+  for await (const chunk of source) {
+    const bytes: Buffer = typeof chunk === 'string' ? Buffer.from(chunk) : chunk as Buffer;
+    tap.chunk(bytes);
+    yield bytes;
+  }
+  tap.end();
 }
 
 function errorCode(e: unknown): string | undefined {

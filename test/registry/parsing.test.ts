@@ -14,9 +14,8 @@ import { nextLink } from '../../shared/registry/listing.js';
 import { parseManifestContent, resolveManifestMediaType } from '../../shared/registry/manifest-content.js';
 import { isUntagUnsupported } from '../../shared/registry/manifests.js';
 import { isNonDistributable, MANIFEST_ACCEPT, MediaTypes } from '../../shared/registry/media-types.js';
-import { Http1Agent } from '../../shared/registry/http1/agent.js';
 import { TokenBucket } from '../../shared/registry/token-bucket.js';
-import { parseOciErrors } from '../../shared/registry/transport.js';
+import { parseOciErrors, Transport } from '../../shared/registry/transport.js';
 
 const where = { registry: 'src', repository: 'team/app', reference: 'v1' };
 
@@ -170,10 +169,10 @@ describe('streaming verification', () => {
   async function run(source: Buffer[], expected: string, size: number): Promise<{ out: Buffer; completed: boolean; error?: unknown }> {
     received = [];
     completed = false;
-    const agent = new Http1Agent({ connections: 1, connectTimeoutMs: 2000, headersTimeoutMs: 2000, bodyTimeoutMs: 2000, keepAliveMs: 1000 });
+    const transport = new Transport({ registry: 'dst', url: url.origin, concurrency: 1, timeouts: { connectMs: 2000, headersMs: 2000, bodyMs: 2000 } });
     const tap = verifyingTap(new DigestVerifier(expected, size, { registry: 'src', repository: 'a' }));
     try {
-      const res = await agent.request({ url, method: 'PUT', headers: { 'content-length': String(size) }, body: Readable.from(source), tap });
+      const res = await transport.request({ url, method: 'PUT', headers: { 'content-length': String(size) }, body: Readable.from(source), tap });
       await res.body.dump();
       return { out: Buffer.concat(received), completed };
     } catch (error) {
@@ -181,7 +180,7 @@ describe('streaming verification', () => {
       await new Promise((resolve) => setTimeout(resolve, 50));
       return { out: Buffer.concat(received), completed, error };
     } finally {
-      await agent.close();
+      await transport.close();
     }
   }
 
