@@ -9,6 +9,17 @@ export const EVENT_KINDS = [
 ] as const;
 export type EventKind = (typeof EVENT_KINDS)[number];
 
+/**
+ * Ways a webhook sender proves it knows the secret: `authorization` (Authorization header:
+ * Bearer, Basic password or the secret verbatim), `signature` (HMAC-SHA256 of the body in
+ * X-Hub-Signature-256, X-Gitea/X-Forgejo-Signature or X-JFrog-Event-Auth), `event-auth`
+ * (X-JFrog-Event-Auth carrying the secret itself), `query-token` (?token=).
+ */
+export const WEBHOOK_PROOFS = ['authorization', 'signature', 'event-auth', 'query-token'] as const;
+export type WebhookProof = (typeof WEBHOOK_PROOFS)[number];
+/** Kinds whose senders sign the body: only the signature is accepted unless webhook.proofs says otherwise. */
+export const SIGNING_KINDS: readonly EventKind[] = ['github', 'gitea', 'artifactory'];
+
 const DURATION_RE = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/;
 /** "5s", "250ms", "15m", "1h" or a number of seconds -> milliseconds. */
 export function parseDuration(value: string | number): number {
@@ -61,6 +72,7 @@ const registry = z.strictObject({
     /** AWS host: Secrets Manager ARN of the webhook secret (never plaintext in a template). */
     secretArn: z.string().startsWith('arn:').optional().describe('AWS: Secrets Manager ARN holding the webhook secret.'),
     allowUnauthenticated: z.boolean().default(false).describe('Accept webhook posts without any secret (warned about at start). Without a secret and this, every post gets 401.'),
+    proofs: z.array(z.enum(WEBHOOK_PROOFS)).min(1).optional().describe('Proofs of the secret accepted: authorization, signature, event-auth, query-token. Default: signature only for github, gitea and artifactory; all of them for other kinds.'),
   }).prefault({}),
 }).superRefine((r, ctx) => {
   if (typeof r.url === 'string' && r.url.startsWith('http://') && (r.insecure as unknown) === false) {

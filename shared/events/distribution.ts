@@ -8,9 +8,9 @@
 // harmless: the worker finds no manifest with that digest anywhere.
 import { z } from 'zod';
 import type { EventParser, IgnoredEvent, NormalizedEvent, ParseResult, WebhookRequest } from './types.js';
-import { fieldError } from './common/errors.js';
+import { fieldError, tooManyEvents } from './common/errors.js';
 import { ignoredEvent, normalizedEvent } from './common/events.js';
-import { bodyEventId, senderId } from './common/ids.js';
+import { bodyEventIds, MAX_EVENTS_PER_REQUEST, senderId } from './common/ids.js';
 import { decodeJson } from './common/json.js';
 import { checkDigest, checkRepository, checkTag } from './common/names.js';
 import { optionalString, parsePayload, present } from './common/schema.js';
@@ -80,6 +80,7 @@ function eventsOf(json: unknown): { events: unknown[]; base: (i: number) => stri
   if (typeof json === 'object' && json !== null && !Array.isArray(json)) {
     if ('events' in json) {
       const { events } = parsePayload(envelopeSchema, json, FORMAT);
+      if (events.length > MAX_EVENTS_PER_REQUEST) throw tooManyEvents(FORMAT, 'events', events.length);
       return { events, base: (i) => `events[${i}]` };
     }
     if ('action' in json) return { events: [json], base: () => '' };
@@ -91,12 +92,13 @@ export const parseDistribution: EventParser = (request: WebhookRequest): ParseRe
   const { events: raw, base } = eventsOf(decodeJson(request.body, FORMAT));
   const events: NormalizedEvent[] = [];
   const ignored: IgnoredEvent[] = [];
+  const bodyId = bodyEventIds(request.body);
   raw.forEach((item, index) => {
     const at = base(index);
     const field = (name: string) => (at === '' ? name : `${at}.${name}`);
     const event = parsePayload(eventSchema, item, FORMAT, at);
     const sentId = present(event.id);
-    const id = sentId === undefined ? bodyEventId(request.body, index) : senderId(sentId);
+    const id = sentId === undefined ? bodyId(index) : senderId(sentId);
     switch (event.action) {
       case 'pull':
         ignored.push(ignoredEvent(present(event.request?.method)?.toUpperCase() === 'HEAD' ? 'pull (HEAD)' : 'pull', id));

@@ -5,9 +5,9 @@
 import { z } from 'zod';
 import type { EventParser, IgnoredEvent, NormalizedEvent, ParseResult, WebhookRequest } from './types.js';
 import { isStructuredCloudEvent, parseStructuredCloudEvent } from './common/cloudevents.js';
-import { fieldError } from './common/errors.js';
+import { fieldError, tooManyEvents } from './common/errors.js';
 import { ignoredEvent, normalizedEvent } from './common/events.js';
-import { bodyEventId, fanOutId, senderId } from './common/ids.js';
+import { bodyEventIds, fanOutId, MAX_EVENTS_PER_REQUEST, senderId } from './common/ids.js';
 import { decodeJson } from './common/json.js';
 import { checkDigest, checkRepository, checkTag, looksLikeDigest } from './common/names.js';
 import { optionalNumber, optionalString, parsePayload, present } from './common/schema.js';
@@ -74,6 +74,8 @@ export const parseHarbor: EventParser = (request: WebhookRequest): ParseResult =
   const fullName = present(repo?.repo_full_name) ?? (namespace && name ? `${namespace}/${name}` : undefined);
   const repository = checkRepository(fullName, FORMAT, `${dataField}.repository.repo_full_name`);
   const resources = data.resources ?? [];
+  if (resources.length > MAX_EVENTS_PER_REQUEST) throw tooManyEvents(FORMAT, `${dataField}.resources`, resources.length);
+  const bodyId = bodyEventIds(request.body);
   const events: NormalizedEvent[] = [];
   const ignored: IgnoredEvent[] = [];
   resources.forEach((resource, index) => {
@@ -89,7 +91,7 @@ export const parseHarbor: EventParser = (request: WebhookRequest): ParseResult =
       tag = checkTag(tagValue, FORMAT, `${field}.tag`);
     }
     if (digest === undefined && tag === undefined) throw fieldError(FORMAT, field, 'resource has neither a digest nor a tag');
-    const id = envelope.id === undefined ? bodyEventId(request.body, index) : fanOutId(envelope.id, index, resources.length);
+    const id = envelope.id === undefined ? bodyId(index) : fanOutId(envelope.id, index, resources.length);
     events.push(normalizedEvent({ id, action, repository, tag, digest, occurredAt: envelope.occurredAt }));
   });
   return { events, ignored };

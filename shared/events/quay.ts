@@ -3,8 +3,9 @@
 // notifications are ignored. `repository` is namespace/name.
 import { z } from 'zod';
 import type { EventParser, ParseResult, WebhookRequest } from './types.js';
+import { tooManyEvents } from './common/errors.js';
 import { ignoredEvent, normalizedEvent } from './common/events.js';
-import { bodyEventId } from './common/ids.js';
+import { bodyEventId, bodyEventIds, MAX_EVENTS_PER_REQUEST } from './common/ids.js';
 import { decodeJson } from './common/json.js';
 import { checkRepository, checkTag } from './common/names.js';
 import { optionalString, parsePayload, present } from './common/schema.js';
@@ -27,11 +28,13 @@ export const parseQuay: EventParser = (request: WebhookRequest): ParseResult => 
     const kind = payload.build_id !== undefined ? 'build' : payload.vulnerability !== undefined ? 'vulnerability_found' : 'non-push';
     return { events: [], ignored: [ignoredEvent(`quay ${kind} notification`, bodyEventId(request.body, 0))] };
   }
+  if (tags.length > MAX_EVENTS_PER_REQUEST) throw tooManyEvents(FORMAT, 'updated_tags', tags.length);
+  const bodyId = bodyEventIds(request.body);
   // Quay gives no time: all tags of one notification share the time of receipt.
   const occurredAt = receivedAt();
   return {
     events: tags.map((tag, index) => normalizedEvent({
-      id: bodyEventId(request.body, index),
+      id: bodyId(index),
       action: 'push',
       repository,
       tag: checkTag(tag, FORMAT, `updated_tags[${index}]`),

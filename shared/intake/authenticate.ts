@@ -1,26 +1,35 @@
 // Proves a webhook post comes from the configured sender, before a byte of it is parsed.
-// Every proof needs the registry's webhook.secret; any one valid proof is enough, since
-// each is only computable with the secret:
-//   Authorization: Bearer <secret> | <secret> verbatim (Harbor) | Basic with password <secret>
-//   X-Hub-Signature-256: sha256=<hex HMAC-SHA256(secret, body)>      (GitHub)
-//   X-Gitea-Signature / X-Forgejo-Signature: <hex HMAC>               (Gitea, Forgejo)
-//   X-JFrog-Event-Auth: <secret> | <hex HMAC> | sha256=<hex HMAC>    (Artifactory)
-//   ?token=<secret>                                                   (Docker Hub, Quay: cannot set headers)
+// Every proof needs the registry's webhook.secret; any one valid proof the registry accepts
+// is enough, since each is only computable with the secret:
+//   authorization  Authorization: Bearer <secret> | <secret> verbatim (Harbor) | Basic with password <secret>
+//   signature      X-Hub-Signature-256: sha256=<hex HMAC-SHA256(secret, body)>      (GitHub)
+//                  X-Gitea-Signature / X-Forgejo-Signature: <hex HMAC>               (Gitea, Forgejo)
+//                  X-JFrog-Event-Auth: <hex HMAC> | sha256=<hex HMAC>               (Artifactory)
+//   event-auth     X-JFrog-Event-Auth: <secret>                                      (Artifactory, unsigned)
+//   query-token    ?token=<secret>                                                   (Docker Hub, Quay: cannot set headers)
+// Kinds whose senders sign bodies (github, gitea, artifactory) accept only the signature
+// unless webhook.proofs lists more: a leaked URL token must not stand in for a signature.
+// Everything but the signature is decided from the headers alone (authenticateHeaders), so
+// a host can refuse a post before reading its body.
 // Comparisons hash both sides first, so timingSafeEqual always sees equal lengths and the
 // time taken reveals neither the secret nor its length.
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
-import type { RegistryConfig } from '../config/schema.js';
+import { SIGNING_KINDS, WEBHOOK_PROOFS, type RegistryConfig, type WebhookProof } from '../config/schema.js';
 import type { WebhookRequest } from '../events/types.js';
 
-export type AuthMethod = 'authorization' | 'hmac' | 'event-auth' | 'query-token' | 'unauthenticated';
+export type AuthMethod = WebhookProof | 'unauthenticated';
 
 export type AuthResult =
   | { ok: true; method: AuthMethod }
   | { ok: false; reason: string };
 
-export type AuthRequest = Pick<WebhookRequest, 'headers' | 'query' | 'body'>;
+/** From the headers alone: decided, or `needsBody` when only a body signature can still prove it. */
+export type HeaderAuthResult = AuthResult | { needsBody: true };
 
-const HMAC_HEADERS = ['x-hub-signature-256', 'x-gitea-signature', 'x-forgejo-signature'] as const;
+export type AuthRequest = Pick<WebhookRequest, 'headers' | 'query' | 'body'>;
+export type AuthRegistry = Pick<RegistryConfig, 'webhook'> & { kind?: RegistryConfig['kind'] };
+
+const SIGNATURE_HEADERS = ['x-hub-signature-256', 'x-gitea-signature', 'x-forgejo-signature', 'x-jfrog-event-auth'] as const;
 
 function digest(value: string | Buffer): Buffer {
   return createHash('sha256').update(value).digest();
@@ -53,42 +62,70 @@ function authorizationMatches(header: string, secret: string): boolean {
   return secretEquals(value, secret);
 }
 
-export function authenticate(registry: Pick<RegistryConfig, 'webhook'>, request: AuthRequest): AuthResult {
+/** The proofs a registry accepts (webhook.proofs, else by kind). */
+export function acceptedProofs(registry: AuthRegistry): readonly WebhookProof[] {
+  if (registry.webhook.proofs) return registry.webhook.proofs;
+  return registry.kind !== undefined && SIGNING_KINDS.includes(registry.kind) ? ['signature'] : WEBHOOK_PROOFS;
+}
+
+/** Which proofs a request presents, whatever their value. */
+function presentedProofs(request: Pick<AuthRequest, 'headers' | 'query'>): Set<WebhookProof> {
+  const out = new Set<WebhookProof>();
+  const h = request.headers;
+  if (h.authorization !== undefined) out.add('authorization');
+  if (SIGNATURE_HEADERS.some((name) => h[name] !== undefined)) out.add('signature');
+  if (h['x-jfrog-event-auth'] !== undefined) out.add('event-auth');
+  if (request.query.token !== undefined) out.add('query-token');
+  return out;
+}
+
+function refusal(registry: AuthRegistry, presented: Set<WebhookProof>, accepted: readonly WebhookProof[]): AuthResult {
+  if (presented.size === 0) return { ok: false, reason: 'webhook credentials missing' };
+  if (![...presented].some((p) => accepted.includes(p))) {
+    const kind = registry.kind !== undefined ? `kind ${registry.kind}` : 'this registry';
+    return { ok: false, reason: `${kind} accepts only ${accepted.join(', ')} as webhook proof (webhook.proofs); got ${[...presented].join(', ')}` };
+  }
+  return { ok: false, reason: 'webhook credentials do not match' };
+}
+
+/**
+ * Everything that can be decided before the body is read: a missing or wrong header proof
+ * is refused at once; a body signature the registry accepts needs the body (`needsBody`).
+ */
+export function authenticateHeaders(registry: AuthRegistry, request: Pick<AuthRequest, 'headers' | 'query'>): HeaderAuthResult {
   const secret = registry.webhook.secret;
   if (secret === undefined || secret === '') {
     return registry.webhook.allowUnauthenticated
       ? { ok: true, method: 'unauthenticated' }
       : { ok: false, reason: 'no webhook secret is configured for this registry (set webhook.secret, or webhook.allowUnauthenticated: true)' };
   }
+  const accepted = acceptedProofs(registry);
   const headers = request.headers;
-  let presented = false;
+  const presented = presentedProofs(request);
 
-  const authorization = headers.authorization;
-  if (authorization !== undefined) {
-    presented = true;
-    if (authorizationMatches(authorization, secret)) return { ok: true, method: 'authorization' };
+  if (accepted.includes('authorization') && headers.authorization !== undefined && authorizationMatches(headers.authorization, secret)) {
+    return { ok: true, method: 'authorization' };
   }
-
-  let expectedHmac: string | undefined;
-  const hmac = () => (expectedHmac ??= hmacHex(secret, request.body));
-  for (const name of HMAC_HEADERS) {
-    const value = headers[name];
-    if (value === undefined) continue;
-    presented = true;
-    if (signatureMatches(value, hmac())) return { ok: true, method: 'hmac' };
-  }
-
   const eventAuth = headers['x-jfrog-event-auth'];
-  if (eventAuth !== undefined) {
-    presented = true;
-    if (secretEquals(eventAuth.trim(), secret) || signatureMatches(eventAuth, hmac())) return { ok: true, method: 'event-auth' };
+  if (accepted.includes('event-auth') && eventAuth !== undefined && secretEquals(eventAuth.trim(), secret)) {
+    return { ok: true, method: 'event-auth' };
   }
-
   const token = request.query.token;
-  if (token !== undefined) {
-    presented = true;
-    if (secretEquals(token, secret)) return { ok: true, method: 'query-token' };
+  if (accepted.includes('query-token') && token !== undefined && secretEquals(token, secret)) {
+    return { ok: true, method: 'query-token' };
   }
+  if (accepted.includes('signature') && presented.has('signature')) return { needsBody: true };
+  return refusal(registry, presented, accepted);
+}
 
-  return { ok: false, reason: presented ? 'webhook credentials do not match' : 'webhook credentials missing' };
+export function authenticate(registry: AuthRegistry, request: AuthRequest): AuthResult {
+  const first = authenticateHeaders(registry, request);
+  if (!('needsBody' in first)) return first;
+  const secret = registry.webhook.secret!;
+  const expected = hmacHex(secret, request.body);
+  for (const name of SIGNATURE_HEADERS) {
+    const value = request.headers[name];
+    if (value !== undefined && signatureMatches(value, expected)) return { ok: true, method: 'signature' };
+  }
+  return { ok: false, reason: 'webhook credentials do not match' };
 }

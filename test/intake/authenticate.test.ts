@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { authenticate, secretEquals, type AuthRequest } from '../../shared/intake/authenticate.js';
+import { authenticate, authenticateHeaders, secretEquals, type AuthRequest } from '../../shared/intake/authenticate.js';
 import { hmac } from './harness.js';
 
 const SECRET = 's3cret-value';
@@ -28,7 +28,7 @@ describe('webhook authentication', () => {
   });
 
   it('accepts GitHub X-Hub-Signature-256: sha256=<hex HMAC of the body>', () => {
-    expect(authenticate(withSecret, req({ 'x-hub-signature-256': `sha256=${hmac(SECRET, body)}` }))).toEqual({ ok: true, method: 'hmac' });
+    expect(authenticate(withSecret, req({ 'x-hub-signature-256': `sha256=${hmac(SECRET, body)}` }))).toEqual({ ok: true, method: 'signature' });
   });
 
   it('accepts Gitea and Forgejo hex signatures', () => {
@@ -71,6 +71,36 @@ describe('webhook authentication', () => {
 
   it('a configured secret is required even when allowUnauthenticated is also set', () => {
     expect(authenticate({ webhook: { secret: SECRET, allowUnauthenticated: true } }, req()).ok).toBe(false);
+  });
+
+  it('signing kinds (github, gitea, artifactory) accept only the body signature unless webhook.proofs says otherwise', () => {
+    for (const kind of ['github', 'gitea', 'artifactory'] as const) {
+      const registry = { kind, webhook: { secret: SECRET, allowUnauthenticated: false } };
+      // The plain secret in X-JFrog-Event-Auth reads as a (wrong) signature.
+      expect(authenticate(registry, req({ 'x-jfrog-event-auth': SECRET })).ok).toBe(false);
+      for (const proof of [req({ authorization: `Bearer ${SECRET}` }), req({}, { token: SECRET })]) {
+        const result = authenticate(registry, proof);
+        expect(result.ok).toBe(false);
+        expect(result.ok ? '' : result.reason).toContain(`kind ${kind} accepts only signature`);
+      }
+      expect(authenticate(registry, req({ 'x-hub-signature-256': `sha256=${hmac(SECRET, body)}`, authorization: 'Bearer wrong' }))).toEqual({ ok: true, method: 'signature' });
+      expect(authenticate(registry, req({ 'x-jfrog-event-auth': hmac(SECRET, body) }))).toEqual({ ok: true, method: 'signature' });
+    }
+    const opened = { kind: 'artifactory' as const, webhook: { secret: SECRET, allowUnauthenticated: false, proofs: ['signature' as const, 'event-auth' as const] } };
+    expect(authenticate(opened, req({ 'x-jfrog-event-auth': SECRET }))).toEqual({ ok: true, method: 'event-auth' });
+    expect(authenticate(opened, req({}, { token: SECRET })).ok).toBe(false);
+    // Other kinds accept every proof by default, and can be narrowed.
+    expect(authenticate({ kind: 'distribution', webhook: { secret: SECRET, allowUnauthenticated: false } }, req({}, { token: SECRET })).ok).toBe(true);
+    expect(authenticate({ kind: 'distribution', webhook: { secret: SECRET, allowUnauthenticated: false, proofs: ['authorization'] } }, req({}, { token: SECRET })).ok).toBe(false);
+  });
+
+  it('decides header proofs before the body is read; only an accepted signature needs the body', () => {
+    const github = { kind: 'github' as const, webhook: { secret: SECRET, allowUnauthenticated: false } };
+    expect(authenticateHeaders(github, { headers: {}, query: {} })).toEqual({ ok: false, reason: 'webhook credentials missing' });
+    expect(authenticateHeaders(github, { headers: { authorization: `Bearer ${SECRET}` }, query: {} })).toMatchObject({ ok: false });
+    expect(authenticateHeaders(github, { headers: { 'x-hub-signature-256': 'sha256=00' }, query: {} })).toEqual({ needsBody: true });
+    expect(authenticateHeaders(withSecret, { headers: { authorization: 'Bearer wrong' }, query: {} })).toEqual({ ok: false, reason: 'webhook credentials do not match' });
+    expect(authenticateHeaders(withSecret, { headers: { authorization: `Bearer ${SECRET}` }, query: {} })).toEqual({ ok: true, method: 'authorization' });
   });
 
   it('compares secrets of any length without throwing', () => {

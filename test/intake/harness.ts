@@ -23,8 +23,11 @@ export const REGISTRY_OF_KIND: Record<EventKind, string> = {
   quay: 'quay', github: 'github', gitea: 'gitea', artifactory: 'artifactory',
 };
 
+/** The Artifactory fixtures carry the secret itself (payload signing off), a proof artifactory registries accept only when told to. */
+const EXTRA_PROOFS: Partial<Record<EventKind, string>> = { artifactory: ', proofs: [signature, event-auth]' };
+
 const kindRegistries = (Object.entries(REGISTRY_OF_KIND) as Array<[EventKind, string]>)
-  .map(([kind, name]) => `  ${name}: { url: https://${name}.example.com, kind: ${kind}, webhook: { secret: ${SECRET} } }`)
+  .map(([kind, name]) => `  ${name}: { url: https://${name}.example.com, kind: ${kind}, webhook: { secret: ${SECRET}${EXTRA_PROOFS[kind] ?? ''} } }`)
   .join('\n');
 const kindPolicies = Object.values(REGISTRY_OF_KIND)
   .map((name) => `  - { name: ${name === 'src' ? 'src-mirror' : name}, source: ${name}, deletes: true, destinations: [{ registry: dr, repository: "${name === 'src' ? 'mirror' : name}/{repository}" }] }`)

@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { openBackend } from '../../../shared/adapters/open.js';
 import type { FerryConfig } from '../../../shared/config/schema.js';
 import { createIngest } from '../../../shared/intake/ingest.js';
+import { createWebhookScreen } from '../../../shared/intake/screen.js';
 import { digestPushDelayFromEnv } from '../../../shared/policy/plan.js';
 import { replayDeadJobs } from '../../../shared/jobs/replay.js';
 import type { Backend } from '../../../shared/jobs/ports.js';
@@ -17,6 +18,14 @@ import { startRetention } from './retention.js';
 import { createRequestHandler } from './routes.js';
 import { startScheduler, validateSchedules, type Scheduler } from './scheduler.js';
 import { createWorkerStack } from './worker-stack.js';
+
+/**
+ * Slow senders (slowloris) hold a connection only this long: headers within 10 s, the
+ * whole request (a webhook body is at most 1 MiB) within 30 s; checked every second.
+ */
+const SERVER_LIMITS = { headersTimeout: 10_000, requestTimeout: 30_000, connectionsCheckingInterval: 1000 } as const;
+/** Connections beyond this are closed at once: each costs memory before it proves anything. */
+export const MAX_CONNECTIONS = 512;
 
 export interface HostOptions {
   config: FerryConfig;
@@ -80,8 +89,10 @@ export async function startHost(options: HostOptions): Promise<Host> {
   const sync = createSync({ config, clients, deps: { queue, store: backend.store }, logger, metrics });
 
   let draining = false;
-  const server = createServer(createRequestHandler({ config, backend, ingest, replay, sync, metrics, logger, draining: () => draining }));
+  const screen = createWebhookScreen({ config, logger, metrics });
+  const server = createServer(SERVER_LIMITS, createRequestHandler({ config, backend, ingest, screen, replay, sync, metrics, logger, draining: () => draining }));
   server.keepAliveTimeout = 5000;
+  server.maxConnections = MAX_CONNECTIONS;
   let address: ListenAddress;
   try {
     address = await listenOn(server, options.listen);

@@ -1,6 +1,7 @@
 // Small HTTP helpers for the local host: bounded body reading and JSON answers.
 // Every error leaves as JSON {error, detail}, never as a stack trace.
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ByteBudget } from './body-budget.js';
 
 export const MAX_BODY_BYTES = 1024 * 1024;
 
@@ -12,7 +13,7 @@ export class BodyTooLargeError extends Error {
 }
 
 /** Reads the whole body, refusing (without buffering further) once it passes `limit`. */
-export function readBody(req: IncomingMessage, limit = MAX_BODY_BYTES): Promise<Buffer> {
+export function readBody(req: IncomingMessage, limit = MAX_BODY_BYTES, onChunk?: (bytes: number) => void): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const declared = Number(req.headers['content-length']);
     if (Number.isFinite(declared) && declared > limit) {
@@ -33,6 +34,16 @@ export function readBody(req: IncomingMessage, limit = MAX_BODY_BYTES): Promise<
         reject(new BodyTooLargeError(limit));
         return;
       }
+      if (onChunk) {
+        try {
+          onChunk(chunk.length);
+        } catch (err) {
+          done = true;
+          req.resume();
+          reject(err instanceof Error ? err : new Error(String(err)));
+          return;
+        }
+      }
       chunks.push(chunk);
     });
     req.on('end', () => {
@@ -47,7 +58,59 @@ export function readBody(req: IncomingMessage, limit = MAX_BODY_BYTES): Promise<
         reject(err);
       }
     });
+    // A client that goes away mid-body (or a request timeout) ends here, not at 'end'.
+    req.on('close', () => {
+      if (!done) {
+        done = true;
+        reject(new Error('request closed before its body was complete'));
+      }
+    });
   });
+}
+
+export class BodyBudgetError extends Error {
+  override readonly name = 'BodyBudgetError';
+  constructor() {
+    super('too many unverified webhook bodies are being received at once');
+  }
+}
+
+export interface HeldBody {
+  body: Buffer;
+  /** Gives the body's bytes back to the budget once the request is handled. */
+  release(): void;
+}
+
+/**
+ * readBody for a sender not yet proved: every byte held counts against `budget` until
+ * release() (a declared Content-Length is taken up front, so an over-budget post is
+ * refused before its body arrives). Failures give everything back themselves.
+ */
+export async function readBodyWithin(req: IncomingMessage, limit: number, budget: ByteBudget): Promise<HeldBody> {
+  let taken = 0;
+  const giveBack = () => {
+    budget.give(taken);
+    taken = 0;
+  };
+  const declared = Number(req.headers['content-length']);
+  if (Number.isFinite(declared) && declared <= limit) {
+    if (!budget.take(declared)) {
+      req.resume();
+      throw new BodyBudgetError();
+    }
+    taken = declared;
+  }
+  const counting = Number.isFinite(declared) ? undefined : (n: number) => {
+    if (!budget.take(n)) throw new BodyBudgetError();
+    taken += n;
+  };
+  try {
+    const body = await readBody(req, limit, counting);
+    return { body, release: giveBack };
+  } catch (err) {
+    giveBack();
+    throw err;
+  }
 }
 
 export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {

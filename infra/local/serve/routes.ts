@@ -9,7 +9,9 @@ import type { FerryMetrics } from '../../../shared/observability/metrics.js';
 import { RegistryError } from '../../../shared/registry/errors.js';
 import { checkAdminToken } from './admin-auth.js';
 import { AdminInputError, parseJobsQuery, parseReplayBody, parseSyncBody } from './admin-requests.js';
-import { BodyTooLargeError, MAX_BODY_BYTES, lowerHeaders, parseJsonBody, queryOf, readBody, sendError, sendJson, sendText } from './http.js';
+import { BodyBudgetError, BodyTooLargeError, MAX_BODY_BYTES, lowerHeaders, parseJsonBody, queryOf, readBody, readBodyWithin, sendError, sendJson, sendText, type HeldBody } from './http.js';
+import { ByteBudget, UNVERIFIED_BODY_BUDGET_BYTES } from './body-budget.js';
+import type { ScreenResult, WebhookHead } from '../../../shared/intake/screen.js';
 import { sampleMetrics } from './metrics-sampler.js';
 import { describeDeadLetters } from '../../../shared/jobs/dead-letters.js';
 import type { SyncFn } from '../../../shared/reconcile/sync.js';
@@ -21,6 +23,10 @@ export interface RouteDeps {
   config: FerryConfig;
   backend: Backend;
   ingest: Ingest;
+  /** Decides from the headers what it can (401, 413) before a body is read. */
+  screen: (head: WebhookHead) => ScreenResult;
+  /** Unverified webhook bodies held at once (default UNVERIFIED_BODY_BUDGET_BYTES). */
+  unverifiedBodyBytes?: number;
   replay: Replay;
   sync: SyncFn;
   metrics: FerryMetrics;
@@ -40,6 +46,7 @@ interface Route {
 
 export function createRequestHandler(deps: RouteDeps): (req: IncomingMessage, res: ServerResponse) => void {
   const { backend, logger } = deps;
+  const unverifiedBodies = new ByteBudget(deps.unverifiedBodyBytes ?? UNVERIFIED_BODY_BUDGET_BYTES);
 
   const routes: Route[] = [
     // Every method goes to ingest: it owns the webhook contract, 405 included.
@@ -56,28 +63,44 @@ export function createRequestHandler(deps: RouteDeps): (req: IncomingMessage, re
   async function webhook(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     if (deps.draining()) {
       deps.metrics.webhookRequests.inc({ registry: registryLabel(url), status: '503' });
+      req.resume();
       sendError(res, 503, 'shutting down', 'ferry is draining; retry shortly', { 'retry-after': '5' });
       return;
     }
-    let body: Buffer;
+    const head = { method: req.method ?? 'POST', path: url.pathname, query: queryOf(url), headers: lowerHeaders(req) };
+    const declared = Number(req.headers['content-length']);
+    const screened = deps.screen(Number.isFinite(declared) ? { ...head, declaredLength: declared } : head);
+    if ('response' in screened) {
+      // Decided from the headers: answer now and discard whatever body follows unread.
+      req.resume();
+      sendJson(res, screened.response.status, screened.response.body, screened.response.headers);
+      return;
+    }
+    let held: HeldBody;
     try {
-      body = await readBody(req, MAX_BODY_BYTES);
+      held = screened.verified
+        ? { body: await readBody(req, MAX_BODY_BYTES), release: () => {} }
+        : await readBodyWithin(req, MAX_BODY_BYTES, unverifiedBodies);
     } catch (err) {
       if (err instanceof BodyTooLargeError) {
         deps.metrics.webhookRequests.inc({ registry: registryLabel(url), status: '413' });
         sendError(res, 413, 'payload too large', `webhook bodies are limited to ${MAX_BODY_BYTES} bytes`);
         return;
       }
+      if (err instanceof BodyBudgetError) {
+        deps.metrics.webhookRequests.inc({ registry: registryLabel(url), status: '503' });
+        logger.warn({ path: url.pathname, inUse: unverifiedBodies.inUse }, 'webhook refused: unverified body budget exhausted');
+        sendError(res, 503, 'busy', err.message, { 'retry-after': '5' });
+        return;
+      }
       throw err;
     }
-    const result = await deps.ingest({
-      method: req.method ?? 'POST',
-      path: url.pathname,
-      query: queryOf(url),
-      headers: lowerHeaders(req),
-      body,
-    });
-    sendJson(res, result.status, result.body, result.headers);
+    try {
+      const result = await deps.ingest({ ...head, body: held.body });
+      sendJson(res, result.status, result.body, result.headers);
+    } finally {
+      held.release();
+    }
   }
 
   /** Only configured names become labels: attacker-chosen paths must not mint metric series. */
