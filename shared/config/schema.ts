@@ -2,6 +2,7 @@
 // so typos never pass silently.
 import { Cron } from 'croner';
 import { z } from 'zod';
+import { filterProblems, type FilterKind } from './filters.js';
 import { templateProblem } from './template.js';
 
 export const EVENT_KINDS = [
@@ -90,6 +91,13 @@ const destination = z.strictObject({
   }).describe('Destination repository template: {repository}, {namespace}, {name}. Default "{repository}".'),
 });
 
+/** A policy's filter list; a malformed entry (e.g. `team/[**`) is an error at its own line. */
+function filterList(kind: FilterKind) {
+  return z.array(z.string().min(1)).min(1).superRefine((patterns, ctx) => {
+    for (const problem of filterProblems(patterns, kind)) ctx.addIssue({ code: 'custom', path: [problem.index], message: problem.message });
+  });
+}
+
 /** Why a cron expression is invalid, or undefined (croner is what the scheduler runs). */
 function cronProblem(expression: string): string | undefined {
   try {
@@ -103,8 +111,8 @@ function cronProblem(expression: string): string | undefined {
 const policy = z.strictObject({
   name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'letters, digits, . _ - (max 64)'),
   source: z.string().min(1).describe('Registry whose events this policy replicates.'),
-  repositories: z.array(z.string().min(1)).min(1).default(['**']).describe('Doublestar globs over repository paths; "!" excludes.'),
-  tags: z.array(z.string().min(1)).min(1).default(['*']).describe('Globs over tags; "!" excludes. Digest-only pushes follow their repository.'),
+  repositories: filterList('repository').default(['**']).describe('Doublestar globs over repository paths, or regex:<re> (anchored); "!" excludes.'),
+  tags: filterList('tag').default(['*']).describe('Tag filters: globs, semver:<range> (node-semver, "v" prefix tolerated), regex:<re> (anchored); "!" excludes any of them. Digest-only pushes follow their repository.'),
   destinations: z.array(destination).min(1).describe('Where matching images are copied.'),
   deletes: z.boolean().default(false).describe('Propagate deletions to the destinations.'),
   override: z.boolean().default(true).describe('false: never move a tag that already exists at a destination.'),

@@ -148,6 +148,17 @@ describe('config errors read "<file>: <path>: <problem>"', () => {
     ]);
   });
 
+  it('malformed tag and repository filters are errors at their own line', () => {
+    const text = BASE.replace('    source: src\n', '    source: src\n    repositories:\n      - "team/[**"\n    tags:\n      - "v*"\n      - "semver:>=banana"\n      - "!regex:(rc"\n');
+    expect(problems(text)).toEqual([
+      'ferry.yaml: policies[0].repositories[0]: invalid glob "team/[**": Missing closing: "]" - use "\\]" to match literal characters (line 13)',
+      expect.stringMatching(/^ferry\.yaml: policies\[0\]\.tags\[1\]: invalid semver range ">=banana" .* \(line 16\)$/),
+      expect.stringMatching(/^ferry\.yaml: policies\[0\]\.tags\[2\]: invalid regex "\(rc": .* \(line 17\)$/),
+    ]);
+    const ok = parseConfigText(BASE.replace('    source: src\n', '    source: src\n    tags: ["semver:^1.2", "regex:stable|lts", "!*-rc*"]\n'), FILE, {});
+    expect(ok.policies[0]!.tags).toEqual(['semver:^1.2', 'regex:stable|lts', '!*-rc*']);
+  });
+
   it('bad durations and bandwidths say what is accepted', () => {
     expect(problems(`${BASE}worker: { retryDelay: 5 days }\n`)).toEqual(['ferry.yaml: worker.retryDelay: invalid duration "5 days" (use e.g. 500ms, 5s, 15m, 1h) (line 14)']);
     expect(problems(`${BASE}worker: { bandwidth: 50 parsecs }\n`)).toEqual(['ferry.yaml: worker.bandwidth: invalid bandwidth "50 parsecs" (use e.g. 0, 50MiB/s, 10MB/s) (line 14)']);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { matchesRepository, matchesTag } from '../../shared/policy/match.js';
+import { FilterError, filterProblems, matchesRepository, matchesTag } from '../../shared/policy/match.js';
 
 describe('repository globs (doublestar)', () => {
   it('* stays within one path component, ** crosses components', () => {
@@ -50,5 +50,60 @@ describe('tag globs', () => {
   it('are anchored: a glob never matches a substring', () => {
     expect(matchesTag(['v1'], 'v10')).toBe(false);
     expect(matchesTag(['latest'], 'not-latest')).toBe(false);
+  });
+});
+
+describe('semver: and regex: tag filters', () => {
+  it('semver ranges select versions, a leading v tolerated, non-versions never', () => {
+    const tags = ['semver:>=1.2.0 <2'];
+    expect(matchesTag(tags, '1.2.0')).toBe(true);
+    expect(matchesTag(tags, 'v1.9.3')).toBe(true);
+    expect(matchesTag(tags, '2.0.0')).toBe(false);
+    expect(matchesTag(tags, '1.1.9')).toBe(false);
+    expect(matchesTag(tags, 'latest')).toBe(false);
+    expect(matchesTag(tags, '1.4')).toBe(false);
+    // node-semver: a pre-release only matches a range that names one of the same version.
+    expect(matchesTag(tags, '1.5.0-rc.1')).toBe(false);
+    expect(matchesTag(['semver:^3'], 'v3.4.5')).toBe(true);
+  });
+
+  it('regexes are anchored at both ends', () => {
+    expect(matchesTag(['regex:v1'], 'v1')).toBe(true);
+    expect(matchesTag(['regex:v1'], 'v10')).toBe(false);
+    expect(matchesTag(['regex:v1'], 'xv1')).toBe(false);
+    expect(matchesTag(['regex:v\\d+\\.\\d+|stable'], 'v3.12')).toBe(true);
+    expect(matchesTag(['regex:v\\d+\\.\\d+|stable'], 'stable')).toBe(true);
+    expect(matchesTag(['regex:v\\d+\\.\\d+|stable'], 'v3.12-stable')).toBe(false);
+  });
+
+  it('mix with globs; ! excludes any kind', () => {
+    const tags = ['semver:>=2', 'latest', 'regex:nightly-\\d{8}', '!semver:2.3.x', '!regex:.*-debug'];
+    expect(matchesTag(tags, '2.1.0')).toBe(true);
+    expect(matchesTag(tags, '2.3.4')).toBe(false);
+    expect(matchesTag(tags, 'latest')).toBe(true);
+    expect(matchesTag(tags, 'nightly-20261202')).toBe(true);
+    expect(matchesTag(tags, 'nightly-2026')).toBe(false);
+    expect(matchesTag(tags, '1.0.0')).toBe(false);
+    expect(matchesTag(['*', '!regex:.*-debug'], 'v1-debug')).toBe(false);
+    expect(matchesTag(['*', '!regex:.*-debug'], 'v1')).toBe(true);
+  });
+
+  it('regex: works for repositories too', () => {
+    expect(matchesRepository(['regex:team/(app|web)'], 'team/web')).toBe(true);
+    expect(matchesRepository(['regex:team/(app|web)'], 'team/web2')).toBe(false);
+  });
+});
+
+describe('invalid filters are reported, entry by entry', () => {
+  it('unbalanced glob brackets, bad ranges and regexes, semver on repositories', () => {
+    expect(filterProblems(['team/[**', 'ok/*', 'a{b'], 'repository')).toEqual([
+      { index: 0, message: expect.stringMatching(/^invalid glob "team\/\[\*\*": Missing closing: "\]"/) },
+      { index: 2, message: expect.stringMatching(/^invalid glob "a\{b": Missing closing: "\}"/) },
+    ]);
+    expect(filterProblems(['semver:>=banana'], 'tag')).toEqual([{ index: 0, message: expect.stringMatching(/^invalid semver range ">=banana"/) }]);
+    expect(filterProblems(['!regex:(v1'], 'tag')).toEqual([{ index: 0, message: expect.stringMatching(/^invalid regex "\(v1"/) }]);
+    expect(filterProblems(['semver:^1'], 'repository')).toEqual([{ index: 0, message: 'semver: ranges filter tags, not repositories' }]);
+    expect(filterProblems(['v*', 'semver:~1.4', 'regex:.+', '!*-rc*'], 'tag')).toEqual([]);
+    expect(() => matchesTag(['team/[**'], 'x')).toThrow(FilterError);
   });
 });
