@@ -5,6 +5,22 @@ import type { PolicyConfig } from '../config/schema.js';
 import { isRepository, isTag } from '../oci/grammar.js';
 import { globSet } from '../policy/match.js';
 import type { RegistryClient } from '../registry/client.js';
+import { RegistryError } from '../registry/errors.js';
+
+/** Answers to `_catalog` meaning "no catalog for you" (hosted registries: Docker Hub, GHCR, ...). */
+export const CATALOG_REFUSED: ReadonlySet<number> = new Set([401, 403, 404, 405]);
+
+/**
+ * A policy with repository wildcards over a source that does not list its repositories:
+ * nothing can be walked, and "in sync" would be a lie. A usage error (exit 2): the fix is
+ * in the config.
+ */
+export class CatalogUnavailableError extends Error {
+  override readonly name = 'CatalogUnavailableError';
+  constructor(readonly registry: string, readonly policy: string, readonly status: number | undefined) {
+    super(`policy ${policy}: registry ${registry} does not list its repositories (GET /v2/_catalog -> HTTP ${status ?? '?'}); list the repositories literally in policies[].repositories (no wildcards) to sync or verify from it`);
+  }
+}
 
 /**
  * The fixed repository names of a pattern list, or undefined when a catalog listing is
@@ -23,7 +39,7 @@ export function inRepositoryScope(policy: Pick<PolicyConfig, 'repositories'>, re
 }
 
 export function inTagScope(policy: Pick<PolicyConfig, 'tags'>, tag: string): boolean {
-  return isTag(tag) && globSet(policy.tags).test(tag);
+  return isTag(tag) && globSet(policy.tags, 'tag').test(tag);
 }
 
 export interface ListingOptions {
@@ -32,14 +48,29 @@ export interface ListingOptions {
 }
 
 /** Source repositories in scope, streamed page by page from the catalog when needed. */
-export async function* sourceRepositories(source: RegistryClient, policy: Pick<PolicyConfig, 'repositories'>, options: ListingOptions = {}): AsyncGenerator<string> {
+export async function* sourceRepositories(source: RegistryClient, policy: Pick<PolicyConfig, 'repositories' | 'name'>, options: ListingOptions = {}): AsyncGenerator<string> {
   const fixed = literalRepositories(policy.repositories);
   if (fixed) {
     yield* fixed;
     return;
   }
-  for await (const repository of source.catalog(listOptions(options))) {
-    if (inRepositoryScope(policy, repository)) yield repository;
+  const catalog = source.catalog(listOptions(options))[Symbol.asyncIterator]();
+  try {
+    for (;;) {
+      let next: IteratorResult<string>;
+      try {
+        next = await catalog.next();
+      } catch (err) {
+        if (err instanceof RegistryError && err.status !== undefined && CATALOG_REFUSED.has(err.status)) {
+          throw new CatalogUnavailableError(source.name, policy.name, err.status);
+        }
+        throw err;
+      }
+      if (next.done) return;
+      if (inRepositoryScope(policy, next.value)) yield next.value;
+    }
+  } finally {
+    await catalog.return?.();
   }
 }
 

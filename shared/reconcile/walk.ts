@@ -13,8 +13,8 @@
 // scope come out as extra, named by the source repository. A source that answers otherwise
 // (an error) gives an issue and the repository is skipped; one that lists tags has it after
 // all (created since) and is left to the next walk. A destination catalog that cannot be
-// read gives one issue for that destination (a 404 catalog reads as empty: the listing
-// treats 404 as "nothing there"). Destinations whose template cannot be inverted
+// read gives one issue for that destination (one refused with 401/403/404/405 is skipped
+// silently: the registry does not offer it). Destinations whose template cannot be inverted
 // (it loses information, e.g. "flat/{name}") are skipped silently, and so are policies whose
 // repository patterns are all literal names (every repository in scope was walked).
 import type { FerryConfig, PolicyConfig } from '../config/schema.js';
@@ -23,7 +23,7 @@ import type { RegistryClient } from '../registry/client.js';
 import { RegistryError } from '../registry/errors.js';
 import { renderRepository, sourceRepositoryFor } from '../config/template.js';
 import { mapBounded } from './bounded.js';
-import { inRepositoryScope, literalRepositories, sourceRepositories, tagsInScope } from './scope.js';
+import { CATALOG_REFUSED, inRepositoryScope, literalRepositories, sourceRepositories, tagsInScope } from './scope.js';
 import type { Finding, WalkCounts, WalkIssue } from './types.js';
 
 export interface WalkOptions {
@@ -54,8 +54,6 @@ export class ReconcileSetupError extends Error {
 }
 
 export const DEFAULT_CONCURRENCY = 8;
-/** A destination answering its catalog with these does not offer one (to ferry). */
-const CATALOG_REFUSED: ReadonlySet<number> = new Set([401, 403, 404, 405]);
 export const DEFAULT_PAGE_SIZE = 100;
 
 export function resolvePolicy(config: Pick<FerryConfig, 'policies'>, policy: PolicyConfig | string): PolicyConfig {

@@ -21,17 +21,21 @@ export function nextLink(header: string | undefined): string | undefined {
 
 /** Tags of a repository; a repository the registry does not know yields nothing. */
 export function listTags(session: RegistrySession, repository: string, options: ListOptions = {}): AsyncIterable<string> {
-  return paginate(session, `/v2/${repository}/tags/list`, 'tags', [repositoryScope(repository, ['pull'])], { repository }, options);
+  return paginate(session, `/v2/${repository}/tags/list`, 'tags', [repositoryScope(repository, ['pull'])], { repository }, options, true);
 }
 
-/** Repositories in the registry's catalog (often restricted to admins on hosted registries). */
+/**
+ * Repositories in the registry's catalog (often restricted to admins on hosted registries).
+ * A 404 is an error (status 404) like 401/403: the registry has no catalog to offer, which
+ * is not the same as an empty one.
+ */
 export function listCatalog(session: RegistrySession, options: ListOptions = {}): AsyncIterable<string> {
-  return paginate(session, '/v2/_catalog', 'repositories', [CATALOG_SCOPE], {}, options);
+  return paginate(session, '/v2/_catalog', 'repositories', [CATALOG_SCOPE], {}, options, false);
 }
 
 async function* paginate(
   session: RegistrySession, path: string, field: 'tags' | 'repositories', scopes: string[],
-  context: { repository?: string }, options: ListOptions,
+  context: { repository?: string }, options: ListOptions, notFoundIsEmpty: boolean,
 ): AsyncGenerator<string> {
   let url: URL | undefined = session.resolve(path);
   if (options.pageSize) url.searchParams.set('n', String(options.pageSize));
@@ -41,7 +45,7 @@ async function* paginate(
     if (seen.has(url.href)) return;
     seen.add(url.href);
     const res = await session.request({ method: 'GET', url, scopes, context, ...(options.signal ? { signal: options.signal } : {}) });
-    if (res.status === 404) {
+    if (res.status === 404 && notFoundIsEmpty) {
       await res.body.dump();
       return;
     }

@@ -67,7 +67,7 @@ export function printJson(value: unknown, out: NodeJS.WritableStream = process.s
   out.write(JSON.stringify(value, null, 2) + '\n');
 }
 
-const USAGE_ERROR_NAMES = new Set(['ConfigError', 'ReferenceSyntaxError', 'UsageError']);
+const USAGE_ERROR_NAMES = new Set(['ConfigError', 'ReferenceSyntaxError', 'UsageError', 'CatalogUnavailableError']);
 
 /** The exit code an error maps to: CliError says; config and reference errors are usage errors (2). */
 export function exitCodeOf(error: unknown): number {
