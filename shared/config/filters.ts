@@ -1,7 +1,7 @@
-// Repository and tag filters of a policy (config validates them, policy and reconcile match with them). Each entry is a glob, `regex:<re>` or (tags only)
-// `semver:<range>`; a leading `!` makes any of them an exclude. A name matches when it
-// matches at least one include and no exclude; a list with only excludes means
-// "everything except".
+// Repository and tag filters of a policy (config validates them; policy and reconcile match
+// with them). Each entry is a glob, `regex:<re>` or (tags only) `semver:<range>`; a
+// leading `!` makes any of them an exclude. A name matches when it matches at least one
+// include and no exclude; a list with only excludes means "everything except".
 //
 // Globs use doublestar semantics (picomatch): `*` stays within one path component, `**`
 // crosses components. Regexes are anchored at both ends (as regsync's are): `regex:v1` does
