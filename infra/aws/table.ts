@@ -20,7 +20,7 @@ export const JOB_TABLE = {
 export const TABLE_ACTIONS = {
   /** Create job records (conditional puts, coalescing pointers). */
   enqueue: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query'],
-  /** Run jobs: transitions, key leases. */
+  /** Run jobs: transitions, key leases, the blob index. */
   run: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query'],
   /** Inspect, replay, sync. */
   admin: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query'],

@@ -8,6 +8,8 @@ import type { FerryMetrics } from '../observability/metrics.js';
 import { BandwidthLimiter } from '../registry/bandwidth.js';
 import type { RegistryClient } from '../registry/client.js';
 import { createRegistryClients } from '../registry/clients.js';
+import { processBlobIndex } from '../replicate/blob-index.js';
+import { BlobFlights } from '../replicate/blob-flights.js';
 import { awaitEventConsistency } from '../replicate/event-consistency.js';
 import { createReplicator } from '../replicate/replicator.js';
 import type { Backend } from '../jobs/ports.js';
@@ -28,7 +30,10 @@ export function createJobExecution(config: FerryConfig, backend: Backend, deps: 
   // One limiter for every client: worker.bandwidth caps the process, not each registry.
   const clients = createRegistryClients(config, { throttle: new BandwidthLimiter(config.worker.bandwidth) });
   // Registries notify before they write the tag: a fresh push job waits (briefly) for it.
-  const replicate = awaitEventConsistency(createReplicator({ config, clients, logger }), clients);
+  // Every job of this host (and, through the backend's index, of every other worker) uploads
+  // a blob to a registry once; the others mount it.
+  const blobs = new BlobFlights(backend.blobIndex ?? processBlobIndex);
+  const replicate = awaitEventConsistency(createReplicator({ config, clients, logger, blobs }), clients);
   const runner = createJobRunner({
     queue: backend.queue,
     store: backend.store,

@@ -1,5 +1,6 @@
 // Ports the core depends on. Adapters: shared/adapters/embedded (SQLite) and
 // shared/adapters/aws (SQS + DynamoDB). One contract suite (test/contract) runs on both.
+import type { BlobIndex } from '../replicate/blob-index.js';
 import type { Job, JobMessage, JobStatus } from './model.js';
 
 export interface ReceivedMessage {
@@ -125,9 +126,11 @@ export interface Clock {
 
 export const systemClock: Clock = { now: () => new Date() };
 
-/** A backend: the pair of ports a host works against, and how to close it. */
+/** A backend: the ports a host works against, and how to close it. */
 export interface Backend {
   queue: JobQueue;
   store: JobStore;
+  /** Blobs known at (or being uploaded to) destination registries, shared by every worker of the backend. */
+  blobIndex?: BlobIndex;
   close(): Promise<void>;
 }

@@ -13,7 +13,7 @@ import { isNonDistributable, type Descriptor } from '../registry/media-types.js'
 import { sleep } from '../registry/token-bucket.js';
 import type { UploadCheckpoint } from '../registry/blobs.js';
 import { emptyStats, type CopyStats } from './types.js';
-import { sharedMountCache, type MountCache } from './mount-cache.js';
+import { processBlobFlights, type BlobFlights } from './blob-flights.js';
 import { MemoryUploadSessions, type UploadSessionKey, type UploadSessions } from './upload-sessions.js';
 
 export interface CopySource {
@@ -47,8 +47,11 @@ export interface CopyOptions {
   override: boolean;
   signal?: AbortSignal;
   onProgress?: (progress: CopyProgress) => void;
-  /** Where blobs were seen per destination registry; default: the process-wide cache. */
-  mountCache?: MountCache;
+  /**
+   * Which blobs each destination registry holds or is receiving (single-flight of uploads,
+   * mounts instead of second uploads); default: this process's own index.
+   */
+  blobs?: BlobFlights;
   /** Attempts per blob for transient failures (default 3). */
   blobAttempts?: number;
   /**
@@ -121,7 +124,7 @@ export async function copyImage(options: CopyOptions): Promise<CopyResult> {
 class CopyRun {
   private readonly limit: ReturnType<typeof pLimit>;
   private readonly blobs = new Map<string, Promise<BlobOutcome>>();
-  private readonly cache: MountCache;
+  private readonly flights: BlobFlights;
   private readonly registryKey: string;
   private blobsTotal = 0;
   private blobsDone = 0;
@@ -149,7 +152,7 @@ class CopyRun {
     // Every request of every blob listens on these; that is not a leak.
     setMaxListeners(0, this.signal, this.uploadSignal);
     this.limit = pLimit(Math.max(1, options.blobConcurrency));
-    this.cache = options.mountCache ?? sharedMountCache;
+    this.flights = options.blobs ?? processBlobFlights;
     this.registryKey = options.destination.client.url;
     this.sessions = options.uploads ?? new MemoryUploadSessions();
   }
@@ -230,7 +233,7 @@ class CopyRun {
   }
 
   private async copyBlob(descriptor: Descriptor): Promise<BlobOutcome> {
-    const { source, destination } = this.options;
+    const { destination } = this.options;
     const signal = this.signal;
     const dest = destination.client;
     const repo = destination.repository;
@@ -238,11 +241,63 @@ class CopyRun {
     if (isNonDistributable(descriptor)) return 'skipped';
     const key: UploadSessionKey = { destinationRegistry: dest.name, repository: repo, digest: descriptor.digest };
     if (await dest.headBlob(repo, descriptor.digest, signal)) {
-      this.cache.remember(this.registryKey, descriptor.digest, repo);
+      await this.flights.sighted(this.registryKey, descriptor.digest, repo);
       await this.sessions.clear(key);
       return 'skipped';
     }
 
+    // One upload per blob and registry at a time: everyone else waits for it, then mounts.
+    // A sighting that proves wrong is forgotten and the next round asks again.
+    for (let round = 0; ; round++) {
+      const slot = round < 3
+        ? await this.flights.acquire(this.registryKey, descriptor.digest, signal)
+        : undefined;
+      if (slot?.kind === 'sighting') {
+        const outcome = await this.fromSighting(descriptor, slot.repository);
+        if (outcome) return outcome;
+        continue;
+      }
+      try {
+        const outcome = await this.transfer(descriptor, key);
+        await slot?.lease.complete(repo);
+        return outcome;
+      } catch (e) {
+        await slot?.lease.release();
+        throw e;
+      }
+    }
+  }
+
+  /** Mounts from a repository known to hold the blob; undefined when it did not (forgotten). */
+  private async fromSighting(descriptor: Descriptor, from: string): Promise<BlobOutcome | undefined> {
+    const dest = this.options.destination.client;
+    const repo = this.options.destination.repository;
+    if (from === repo) {
+      // Uploaded here by another job meanwhile.
+      if (await dest.headBlob(repo, descriptor.digest, this.signal)) return 'skipped';
+    } else {
+      try {
+        const mount = await dest.mountBlob(repo, descriptor.digest, from, this.signal);
+        if (mount.mounted) {
+          await this.flights.sighted(this.registryKey, descriptor.digest, repo);
+          return 'mounted';
+        }
+        await dest.cancelUpload(repo, mount.location);
+      } catch (e) {
+        if (this.signal.aborted) throw e;
+        // A refused mount only costs the optimisation.
+      }
+    }
+    await this.flights.forget(this.registryKey, descriptor.digest, from);
+    return undefined;
+  }
+
+  /** Resumes, mounts from the source repository (same registry) or uploads the blob. */
+  private async transfer(descriptor: Descriptor, key: UploadSessionKey): Promise<BlobOutcome> {
+    const { source, destination } = this.options;
+    const signal = this.signal;
+    const dest = destination.client;
+    const repo = destination.repository;
     const attempts = Math.max(1, this.options.blobAttempts ?? 3);
     // An upload an earlier attempt left open continues where the registry says it stands.
     const resume = await this.resumable(key);
@@ -250,7 +305,6 @@ class CopyRun {
       try {
         await this.upload(descriptor, key, { resume });
         await this.sessions.clear(key);
-        this.cache.remember(this.registryKey, descriptor.digest, repo);
         return 'copied';
       } catch (e) {
         if (!(e instanceof RegistryError) || !e.transient || signal.aborted || attempts <= 1) throw e;
@@ -259,13 +313,12 @@ class CopyRun {
     }
 
     let location: string | undefined;
-    const sighting = this.cache.lookup(this.registryKey, descriptor.digest, repo);
-    const candidates = [sighting, source.repository]
-      .filter((r, i, all): r is string => r !== undefined && r !== repo && all.indexOf(r) === i);
-    // When no mount is likely (nothing seen at the destination, another registry than the
-    // source), the blob will be downloaded: its GET starts while the mount/upload POST is in
-    // flight instead of after it, saving a round trip before the first byte moves.
-    const mountLikely = sighting !== undefined || source.client.url === dest.url;
+    // The destination may mirror the source's repository names: try a mount from there.
+    const candidates = source.repository !== repo ? [source.repository] : [];
+    // When no mount is likely (another registry than the source), the blob will be
+    // downloaded: its GET starts while the mount/upload POST is in flight instead of after
+    // it, saving a round trip before the first byte moves.
+    const mountLikely = source.client.url === dest.url;
     const early = mountLikely ? undefined : this.open(descriptor, 0);
     early?.catch(() => undefined);
     const discardEarly = async () => early?.then((s) => s.destroy(), () => undefined);
@@ -283,7 +336,6 @@ class CopyRun {
       try {
         const mount = await dest.mountBlob(repo, descriptor.digest, from, signal);
         if (mount.mounted) {
-          this.cache.remember(this.registryKey, descriptor.digest, repo);
           await discardEarly();
           return 'mounted';
         }
@@ -295,7 +347,6 @@ class CopyRun {
           throw e;
         }
         // A refused mount only costs the optimisation: fall through to a normal upload.
-        this.cache.forget(this.registryKey, descriptor.digest);
       }
     }
 
@@ -305,7 +356,6 @@ class CopyRun {
         if (!first || again) await discardEarly();
         await this.upload(descriptor, key, again ? { resume: again } : location ? { location } : {}, first && !again && early ? early : undefined);
         await this.sessions.clear(key);
-        this.cache.remember(this.registryKey, descriptor.digest, repo);
         return 'copied';
       } catch (e) {
         location = undefined; // A failed upload session is cancelled or recorded; never reused as fresh.

@@ -8,14 +8,15 @@ import { RegistryError } from '../registry/errors.js';
 import { copyImage, SourceManifestNotFoundError, type CopyProgress } from './copy.js';
 import { deleteImage } from './delete.js';
 import { PermanentJobError } from './errors.js';
-import type { MountCache } from './mount-cache.js';
+import type { BlobFlights } from './blob-flights.js';
 import { emptyStats, type ReplicateJob, type ReplicateOutcome, type ReplicationTask } from './types.js';
 
 export interface ReplicatorOptions {
   config: FerryConfig;
   clients: Map<string, RegistryClient>;
   logger?: Logger;
-  mountCache?: MountCache;
+  /** Shared single-flight of blob uploads (default: this process's own). */
+  blobs?: BlobFlights;
   onProgress?: (job: ReplicationTask, progress: CopyProgress) => void;
 }
 
@@ -42,7 +43,7 @@ export function createReplicator(options: ReplicatorOptions): ReplicateJob {
         override: policy.override,
         ...(signal ? { signal } : {}),
         ...(uploads ? { uploads } : {}),
-        ...(options.mountCache ? { mountCache: options.mountCache } : {}),
+        ...(options.blobs ? { blobs: options.blobs } : {}),
         ...(options.onProgress ? { onProgress: (p: CopyProgress) => options.onProgress?.(job, p) } : {}),
       });
       logger?.debug({ jobId: job.id, digest: result.digest, stats: result.stats, skipped: result.skipped }, 'copy finished');

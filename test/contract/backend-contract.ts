@@ -539,6 +539,86 @@ export function describeBackendContract(name: string, open: () => Promise<Contra
       }, timeout);
     });
 
+    describe('blob index', () => {
+      const REG = 'https://dr.example.com';
+      const D = `sha256:${'b'.repeat(64)}`;
+      const index = () => {
+        expect(b.blobIndex, 'the backend offers a blob index').toBeDefined();
+        return b.blobIndex!;
+      };
+
+      it('knows nothing of a blob nobody recorded', async () => {
+        expect(await index().get(REG, D)).toEqual({});
+      }, timeout);
+
+      it('one owner holds the upload lease; others see it; the holder renews it', async () => {
+        expect(await index().claim(REG, D, 'a', 30_000)).toEqual({ claimed: true, entry: { uploader: 'a' } });
+        expect(await index().claim(REG, D, 'b', 30_000)).toEqual({ claimed: false, entry: { uploader: 'a' } });
+        expect((await index().claim(REG, D, 'a', 30_000)).claimed).toBe(true);
+        expect(await index().get(REG, D)).toEqual({ uploader: 'a' });
+        // Another registry, another digest: separate entries.
+        expect((await index().claim('https://other.example.com', D, 'b', 30_000)).claimed).toBe(true);
+        expect((await index().claim(REG, `sha256:${'c'.repeat(64)}`, 'b', 30_000)).claimed).toBe(true);
+      }, timeout);
+
+      it('record makes the blob known in a repository and ends the recorder\'s lease', async () => {
+        await index().claim(REG, D, 'a', 30_000);
+        await index().record(REG, D, 'team/app01', 'a');
+        expect(await index().get(REG, D)).toEqual({ repository: 'team/app01' });
+        // Without an owner (a HEAD or mount found it) another's lease is left alone.
+        await index().claim(REG, D, 'b', 30_000);
+        await index().record(REG, D, 'team/app02');
+        expect(await index().get(REG, D)).toEqual({ repository: 'team/app02', uploader: 'b' });
+        await index().record(REG, D, 'team/app03', 'someone-else');
+        expect(await index().get(REG, D)).toEqual({ repository: 'team/app03', uploader: 'b' });
+      }, timeout);
+
+      it('release ends only the holder\'s own lease', async () => {
+        await index().claim(REG, D, 'a', 30_000);
+        await index().release(REG, D, 'b');
+        expect(await index().get(REG, D)).toEqual({ uploader: 'a' });
+        await index().release(REG, D, 'a');
+        expect(await index().get(REG, D)).toEqual({});
+        expect((await index().claim(REG, D, 'b', 30_000)).claimed).toBe(true);
+      }, timeout);
+
+      it('forget drops a sighting that proved wrong, not a newer one', async () => {
+        await index().record(REG, D, 'team/app01');
+        await index().forget(REG, D, 'team/other');
+        expect(await index().get(REG, D)).toEqual({ repository: 'team/app01' });
+        await index().forget(REG, D, 'team/app01');
+        expect(await index().get(REG, D)).toEqual({});
+      }, timeout);
+
+      it('a lease nobody renews expires and another owner takes it', async () => {
+        await index().claim(REG, D, 'a', 1500);
+        expect((await index().claim(REG, D, 'b', 1500)).claimed).toBe(false);
+        await elapse(2000);
+        expect(await index().get(REG, D)).toEqual({});
+        expect(await index().claim(REG, D, 'b', 30_000)).toEqual({ claimed: true, entry: { uploader: 'b' } });
+      }, timeout);
+
+      it('sightings expire (after a day by default)', async () => {
+        if (!b.clock) return; // a day of real time is not waited for
+        await index().record(REG, D, 'team/app01');
+        b.clock.advance(23 * 3600_000);
+        expect(await index().get(REG, D)).toEqual({ repository: 'team/app01' });
+        b.clock.advance(2 * 3600_000);
+        expect(await index().get(REG, D)).toEqual({});
+      }, timeout);
+
+      it('of many owners claiming at once over separate connections, exactly one wins', async () => {
+        const others: Backend[] = [];
+        if (b.reopen) for (let i = 0; i < 3; i++) others.push(await b.reopen());
+        extra.push(...others);
+        const indexes = [index(), ...others.map((o) => o.blobIndex!)];
+        const claims = await Promise.all(indexes.flatMap((ix, i) => [0, 1].map((j) => ix.claim(REG, D, `owner-${i}-${j}`, 30_000))));
+        expect(claims.filter((c) => c.claimed)).toHaveLength(1);
+        const winner = (await index().get(REG, D)).uploader;
+        expect(claims.filter((c) => !c.claimed).every((c) => c.entry.uploader === winner)).toBe(true);
+      }, timeout);
+    });
+
     describe('enqueue (records + messages through this backend)', () => {
       const DIGEST = `sha256:${'d'.repeat(64)}`;
       const spec = (reference: string, delaySeconds?: number): JobSpec => ({

@@ -8,7 +8,8 @@ import { RegistryClient } from '../../shared/registry/client.js';
 import { dockerConfigCredentials } from '../../shared/registry/credentials/docker-config.js';
 import { RegistryError } from '../../shared/registry/errors.js';
 import { copyImage } from '../../shared/replicate/copy.js';
-import { MountCache } from '../../shared/replicate/mount-cache.js';
+import { MemoryBlobIndex } from '../../shared/replicate/blob-index.js';
+import { BlobFlights } from '../../shared/replicate/blob-flights.js';
 import { digestOf, inspectRaw, pullToOciDir, pushRandomImage } from '../testbed/images.js';
 import { startRegistry, stopAllRegistries, type DistributionRegistry } from '../testbed/registries.js';
 import { startTokenServer, type TokenServer } from '../testbed/token-server.js';
@@ -63,7 +64,7 @@ describe('copies between authenticated registries', () => {
     const there = await copyImage({
       source: { client: fromBasic, repository: 'team/app', reference: 'v1' },
       destination: { client: toToken, repository: 'mirror/app', tag: 'v1' },
-      blobConcurrency: 2, override: true, mountCache: new MountCache(),
+      blobConcurrency: 2, override: true, blobs: new BlobFlights(new MemoryBlobIndex()),
     });
     expect(there.digest).toBe(image.digest);
     expect((await inspectRaw(`${token.host}/mirror/app:v1`, tokenCreds)).equals(image.bytes)).toBe(true);
@@ -72,7 +73,7 @@ describe('copies between authenticated registries', () => {
     const back = await copyImage({
       source: { client: toToken, repository: 'mirror/app', reference: 'v1' },
       destination: { client: fromBasic, repository: 'back/app', tag: 'v1' },
-      blobConcurrency: 2, override: true, mountCache: new MountCache(),
+      blobConcurrency: 2, override: true, blobs: new BlobFlights(new MemoryBlobIndex()),
     });
     expect(back.digest).toBe(image.digest);
     expect(digestOf(await inspectRaw(`${basic.host}/back/app:v1`, basicCreds))).toBe(image.digest);

@@ -5,7 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RegistryClient } from '../../shared/registry/client.js';
 import { RegistryError } from '../../shared/registry/errors.js';
 import { copyImage, SourceManifestNotFoundError } from '../../shared/replicate/copy.js';
-import { MountCache } from '../../shared/replicate/mount-cache.js';
+import { MemoryBlobIndex } from '../../shared/replicate/blob-index.js';
+import { BlobFlights } from '../../shared/replicate/blob-flights.js';
 import { startRegistries, stopAllRegistries, type DistributionRegistry } from '../testbed/registries.js';
 import { digestOf, inspectRaw, OCI_CONFIG, OCI_INDEX, OCI_MANIFEST, pullToOciDir, pushRandomImage, pushRandomIndex } from '../testbed/images.js';
 
@@ -28,13 +29,13 @@ afterAll(async () => {
   await stopAllRegistries();
 });
 
-function copy(sourceRepo: string, reference: string, destRepo: string, extra: { tag?: string; override?: boolean; cache?: MountCache } = {}) {
+function copy(sourceRepo: string, reference: string, destRepo: string, extra: { tag?: string; override?: boolean; blobs?: BlobFlights } = {}) {
   return copyImage({
     source: { client: source, repository: sourceRepo, reference },
     destination: { client: destination, repository: destRepo, ...(extra.tag ? { tag: extra.tag } : {}) },
     blobConcurrency: 3,
     override: extra.override ?? true,
-    mountCache: extra.cache ?? new MountCache(),
+    blobs: extra.blobs ?? new BlobFlights(new MemoryBlobIndex()),
   });
 }
 
@@ -45,7 +46,7 @@ describe('copying an image', () => {
     const result = await copyImage({
       source: { client: source, repository: 'team/app', reference: 'v1' },
       destination: { client: destination, repository: 'mirror/app', tag: 'v1' },
-      blobConcurrency: 2, override: true, mountCache: new MountCache(),
+      blobConcurrency: 2, override: true, blobs: new BlobFlights(new MemoryBlobIndex()),
       onProgress: (p) => progress.push(p.blobs.done),
     });
     expect(result.skipped).toBeUndefined();
@@ -106,7 +107,7 @@ describe('copying an image', () => {
     const retag = await copyImage({
       source: { client: source, repository: 'team/again', reference: image.digest },
       destination: { client: destination, repository: 'mirror/again', tag: 'v1-copy' },
-      blobConcurrency: 2, override: true, mountCache: new MountCache(),
+      blobConcurrency: 2, override: true, blobs: new BlobFlights(new MemoryBlobIndex()),
     });
     expect(retag.skipped).toBeUndefined();
     expect(retag.stats.blobs).toEqual({ copied: 0, skipped: 3, mounted: 0 });
@@ -116,9 +117,9 @@ describe('copying an image', () => {
 
   it('mounts blobs into a second repository of the same destination instead of uploading them', async () => {
     const image = await pushRandomImage(`${src.host}/team/mount:v1`, { layerSizes: [6_000, 12_000] });
-    const cache = new MountCache();
-    await copy('team/mount', 'v1', 'mirror/one', { tag: 'v1', cache });
-    const second = await copy('team/mount', 'v1', 'mirror/two', { tag: 'v1', cache });
+    const blobs = new BlobFlights(new MemoryBlobIndex());
+    await copy('team/mount', 'v1', 'mirror/one', { tag: 'v1', blobs });
+    const second = await copy('team/mount', 'v1', 'mirror/two', { tag: 'v1', blobs });
     expect(second.stats.blobs).toEqual({ copied: 0, skipped: 0, mounted: 3 });
     expect(second.stats.bytes).toBe(0);
     expect((await inspectRaw(`${dst.host}/mirror/two:v1`)).equals(image.bytes)).toBe(true);
@@ -128,7 +129,7 @@ describe('copying an image', () => {
   it('mounts from the source repository name at the destination when nothing is cached', async () => {
     const image = await pushRandomImage(`${src.host}/team/samename:v1`, { layerSizes: [6_000] });
     await copy('team/samename', 'v1', 'team/samename', { tag: 'v1' });
-    const other = await copy('team/samename', 'v1', 'elsewhere/samename', { tag: 'v1', cache: new MountCache() });
+    const other = await copy('team/samename', 'v1', 'elsewhere/samename', { tag: 'v1', blobs: new BlobFlights(new MemoryBlobIndex()) });
     expect(other.stats.blobs.mounted).toBe(2);
     expect(digestOf(await inspectRaw(`${dst.host}/elsewhere/samename:v1`))).toBe(image.digest);
   });

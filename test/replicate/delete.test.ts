@@ -10,7 +10,8 @@ import { RegistryClient } from '../../shared/registry/client.js';
 import { RegistryError } from '../../shared/registry/errors.js';
 import { copyImage, SourceManifestNotFoundError } from '../../shared/replicate/copy.js';
 import { deleteImage } from '../../shared/replicate/delete.js';
-import { MountCache } from '../../shared/replicate/mount-cache.js';
+import { MemoryBlobIndex } from '../../shared/replicate/blob-index.js';
+import { BlobFlights } from '../../shared/replicate/blob-flights.js';
 import { createReplicator } from '../../shared/replicate/replicator.js';
 import { deleteImage as skopeoDelete, digestOf, exists, inspectRaw, pushRandomImage } from '../testbed/images.js';
 import { startRegistries, stopAllRegistries, type DistributionRegistry } from '../testbed/registries.js';
@@ -38,7 +39,7 @@ async function mirror(repository: string, reference: string, tag?: string): Prom
   await copyImage({
     source: { client: source, repository, reference },
     destination: { client: destination, repository, ...(tag ? { tag } : {}) },
-    blobConcurrency: 2, override: true, mountCache: new MountCache(),
+    blobConcurrency: 2, override: true, blobs: new BlobFlights(new MemoryBlobIndex()),
   });
 }
 
@@ -76,7 +77,7 @@ describe('delete by tag on Distribution 2.8 (which cannot untag)', () => {
     await copyImage({
       source: { client: source, repository: 'team/shared-tag', reference: 'v2' },
       destination: { client: destination, repository: 'team/shared-tag', tag: 'v1' },
-      blobConcurrency: 2, override: true, mountCache: new MountCache(),
+      blobConcurrency: 2, override: true, blobs: new BlobFlights(new MemoryBlobIndex()),
     });
     const result = await del('team/shared-tag', 'v1');
     expect(result.action).toBe('skipped');

@@ -4,7 +4,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { RegistryClient } from '../../shared/registry/client.js';
 import { DigestMismatchError } from '../../shared/registry/errors.js';
 import { copyImage } from '../../shared/replicate/copy.js';
-import { MountCache } from '../../shared/replicate/mount-cache.js';
+import { MemoryBlobIndex } from '../../shared/replicate/blob-index.js';
+import { BlobFlights } from '../../shared/replicate/blob-flights.js';
 import { startFaultProxy, type FaultProxy } from '../testbed/fault-proxy.js';
 import { digestOf, inspectRaw, pullToOciDir, pushRandomImage } from '../testbed/images.js';
 import { startRegistries, stopAllRegistries, type DistributionRegistry } from '../testbed/registries.js';
@@ -59,7 +60,7 @@ describe('throttling and outages', () => {
     const result = await copyImage({
       source: { client: client('src', srcProxy.url), repository: 'team/flaky', reference: 'v1' },
       destination: { client: client('dst', dstProxy.url), repository: 'mirror/flaky', tag: 'v1' },
-      blobConcurrency: 2, override: true, mountCache: new MountCache(),
+      blobConcurrency: 2, override: true, blobs: new BlobFlights(new MemoryBlobIndex()),
     });
     expect(srcProxy.pendingFaults() + dstProxy.pendingFaults()).toBe(0);
     // Retry-After: 1 was honoured at least once.
@@ -87,7 +88,7 @@ describe('one registry on both sides', () => {
     const result = await copyImage({
       source: { client: both, repository: 'team/same', reference: 'v1' },
       destination: { client: both, repository: 'team/same-copy', tag: 'v1' },
-      blobConcurrency: 4, override: true, mountCache: new MountCache(),
+      blobConcurrency: 4, override: true, blobs: new BlobFlights(new MemoryBlobIndex()),
     });
     expect(result.stats.blobs).toEqual({ copied: 5, skipped: 0, mounted: 0 });
     expect((await inspectRaw(`${dst.host}/team/same-copy:v1`)).equals(image.bytes)).toBe(true);
@@ -103,7 +104,7 @@ describe('corrupted bytes', () => {
     const error = await copyImage({
       source: { client: client('src', srcProxy.url), repository: 'team/corrupt', reference: 'v1' },
       destination: { client: dest, repository: 'mirror/corrupt', tag: 'v1' },
-      blobConcurrency: 1, override: true, mountCache: new MountCache(),
+      blobConcurrency: 1, override: true, blobs: new BlobFlights(new MemoryBlobIndex()),
     }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(DigestMismatchError);
     expect(error).toMatchObject({ registry: 'src', repository: 'team/corrupt', reference: bad.digest, code: 'DIGEST_MISMATCH' });
@@ -139,7 +140,7 @@ describe('chunked uploads', () => {
         client: client('dst', dstProxy.url, { upload: { chunkThreshold: 512 * 1024, chunkSize } }),
         repository: 'mirror/big', tag: 'v1',
       },
-      blobConcurrency: 2, override: true, mountCache: new MountCache(),
+      blobConcurrency: 2, override: true, blobs: new BlobFlights(new MemoryBlobIndex()),
     });
     expect(result.digest).toBe(image.digest);
     expect(dstProxy.pendingFaults()).toBe(0);
@@ -169,7 +170,7 @@ describe('chunked uploads', () => {
         client: client('dst', dstProxy.url, { upload: { chunkThreshold: 512 * 1024, chunkSize } }),
         repository: 'mirror/cut', tag: 'v1',
       },
-      blobConcurrency: 1, override: true, mountCache: new MountCache(),
+      blobConcurrency: 1, override: true, blobs: new BlobFlights(new MemoryBlobIndex()),
     });
     expect(result.digest).toBe(image.digest);
     expect(digestOf(await inspectRaw(`${dst.host}/mirror/cut:v1`))).toBe(image.digest);

@@ -10,7 +10,8 @@ import { JobUploadSessions } from '../../shared/jobs/upload-sessions.js';
 import type { Backend } from '../../shared/jobs/ports.js';
 import { RegistryClient } from '../../shared/registry/client.js';
 import { copyImage } from '../../shared/replicate/copy.js';
-import { MountCache } from '../../shared/replicate/mount-cache.js';
+import { MemoryBlobIndex } from '../../shared/replicate/blob-index.js';
+import { BlobFlights } from '../../shared/replicate/blob-flights.js';
 import { MemoryUploadSessions, type UploadSession, type UploadSessions } from '../../shared/replicate/upload-sessions.js';
 import { startFaultProxy, type FaultProxy } from '../testbed/fault-proxy.js';
 import { digestOf, inspectRaw, pullToOciDir, pushRandomImage, type TestImage } from '../testbed/images.js';
@@ -52,7 +53,7 @@ function copy(repository: string, uploads: UploadSessions, signal?: AbortSignal)
   return copyImage({
     source: { client: source, repository: 'team/big', reference: 'v1' },
     destination: { client: destination, repository, tag: 'v1' },
-    blobConcurrency: 1, override: true, mountCache: new MountCache(), uploads,
+    blobConcurrency: 1, override: true, blobs: new BlobFlights(new MemoryBlobIndex()), uploads,
     ...(signal ? { signal } : {}),
   });
 }
@@ -147,7 +148,7 @@ describe('upload resume across attempts', () => {
     await expect(copyImage({
       source: { client: source, repository: 'team/two', reference: 'v1' },
       destination: { client: destination, repository: 'mirror/two', tag: 'v1' },
-      blobConcurrency: 3, override: true, mountCache: new MountCache(), uploads: recording, signal: controller.signal,
+      blobConcurrency: 3, override: true, blobs: new BlobFlights(new MemoryBlobIndex()), uploads: recording, signal: controller.signal,
     })).rejects.toBeDefined();
     expect(dstProxy.requests.filter((r) => r.method === 'PATCH').map((r) => r.status)).toEqual([202, 202]);
     expect(await sessions.get({ destinationRegistry: 'dst', repository: 'mirror/two', digest: first.digest })).toMatchObject({ offset: 2 * CHUNK });

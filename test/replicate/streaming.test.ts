@@ -5,7 +5,8 @@ import { runInNewContext } from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RegistryClient } from '../../shared/registry/client.js';
 import { copyImage } from '../../shared/replicate/copy.js';
-import { MountCache } from '../../shared/replicate/mount-cache.js';
+import { MemoryBlobIndex } from '../../shared/replicate/blob-index.js';
+import { BlobFlights } from '../../shared/replicate/blob-flights.js';
 import { digestOf, inspectRaw, pushRandomImage, type TestImage } from '../testbed/images.js';
 import { startRegistries, stopAllRegistries, type DistributionRegistry } from '../testbed/registries.js';
 
@@ -61,7 +62,7 @@ describe('memory', () => {
     const growth = await peakBufferGrowth(() => copyImage({
       source: { client: source, repository: 'big/blob', reference: 'v1' },
       destination: { client: destination, repository: `mirror/${mode}`, tag: 'v1' },
-      blobConcurrency: 2, override: true, mountCache: new MountCache(),
+      blobConcurrency: 2, override: true, blobs: new BlobFlights(new MemoryBlobIndex()),
     }));
     expect(digestOf(await inspectRaw(`${dst.host}/mirror/${mode}:v1`))).toBe(image.digest);
     expect(growth).toBeLessThan(budget);

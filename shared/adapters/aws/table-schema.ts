@@ -6,6 +6,8 @@
 //   QUEUED#<key>   coalescing pointer: { jobId, job (snapshot) } while a job with that key
 //                  is queued; a pointer whose job is not queued is stale and overwritten
 //   LEASE#<key>    run lease: { holder, leaseUntil (epoch ms) }
+//   BLOB#<registry>#<digest>  blob index (dynamo-blob-index.ts): { repository, seenUntil,
+//                  uploader, leaseUntil } (epoch ms), expiresAt for the TTL
 //
 // Queries: every index sorts by gsiTime = "<createdAt>#<id>" (unique, ISO time sorts as
 // text), so all pages are "newest first, strictly older than the cursor". status and

@@ -1,5 +1,6 @@
-// The embedded backend: queue and job store in one SQLite file under dataDir.
+// The embedded backend: queue, job store and blob index in one SQLite file under dataDir.
 import { systemClock, type Backend, type Clock } from '../../jobs/ports.js';
+import { createSqliteBlobIndex } from './blob-index.js';
 import { openDatabase } from './database.js';
 import { createSqliteQueue } from './queue.js';
 import { createSqliteStore } from './store.js';
@@ -15,10 +16,12 @@ export function openEmbeddedBackend(options: EmbeddedBackendOptions): Backend {
   const db = openDatabase(options.dataDir);
   const queue = createSqliteQueue(db, clock);
   const store = createSqliteStore(db, clock);
+  const blobIndex = createSqliteBlobIndex(db, clock);
   let closed = false;
   return {
     queue,
     store,
+    blobIndex,
     async close() {
       if (closed) return;
       closed = true;

@@ -58,6 +58,20 @@ const MIGRATIONS: readonly string[] = [
   DROP INDEX jobs_key_status;
   CREATE INDEX jobs_key_status_created ON jobs (key, status, created_at, id);
   `,
+  // 3: the blob index (shared/replicate/blob-index.ts): where each destination registry
+  // holds a blob, and who uploads it now. Times are epoch ms.
+  `
+  CREATE TABLE blob_index (
+    registry TEXT NOT NULL,
+    digest TEXT NOT NULL,
+    repository TEXT,
+    seen_until INTEGER,
+    uploader TEXT,
+    lease_until INTEGER,
+    PRIMARY KEY (registry, digest)
+  ) WITHOUT ROWID;
+  CREATE INDEX blob_index_seen ON blob_index (seen_until);
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
