@@ -121,13 +121,14 @@ export async function openBlob(
   if (!(options.throttle && !options.throttle.unlimited) && !(offset > 0 && !partial)) {
     // The common case hands out the response body itself: every extra stream stage costs a
     // callback round per 64 KiB chunk (~10% of a copy's CPU). A failing body still surfaces
-    // as an error of the source registry: Readable emits what `_destroy` calls back with. A
-    // reader that drops the stream without an error (a mount made it unneeded) stays silent.
-    const destroy = body._destroy.bind(body);
-    body._destroy = (err, callback) => destroy(err, (e) => callback(err ? sourceError(e ?? err) : null));
-    return { stream: body, size };
+    // as an error of the source registry, both as the 'error' event and as `errored` (what a
+    // reader arriving later sees). A reader that drops the stream without an error (a mount
+    // made it unneeded) stays silent.
+    const destroy = body.destroy.bind(body);
+    body.destroy = (err?: Error) => destroy(err ? sourceError(err) : undefined);
+    return { stream: keepErrorsForReader(body), size };
   }
-  const out = options.throttle && !options.throttle.unlimited ? options.throttle.stream() : new PassThrough({ highWaterMark: 1024 * 1024 });
+  const out = keepErrorsForReader(options.throttle && !options.throttle.unlimited ? options.throttle.stream() : new PassThrough({ highWaterMark: 1024 * 1024 }));
   // A failing source stream surfaces as an error of the source registry, not of whoever reads it.
   body.on('error', (err) => out.destroy(sourceError(err)));
   out.on('close', () => {
@@ -137,6 +138,21 @@ export async function openBlob(
   if (offset > 0 && !partial) body.pipe(skipBytes(offset)).pipe(out);
   else body.pipe(out);
   return { stream: out, size };
+}
+
+/**
+ * A download may fail while nobody listens: it starts before its upload is ready to read
+ * it, and an aborted upload stops listening while the source is still being cut. An
+ * 'error' event without a listener kills the process; with this one the error stays on the
+ * stream (`errored`), where any later reader (pipe, iterator, request body) still meets it.
+ */
+export function keepErrorsForReader<T extends Readable>(stream: T): T {
+  stream.on('error', ignoreHere);
+  return stream;
+}
+
+function ignoreHere(): void {
+  // Deliberately empty: see keepErrorsForReader.
 }
 
 function skipBytes(count: number): Transform {
@@ -231,12 +247,18 @@ export async function uploadBlob(session: RegistrySession, repository: string, b
   let location = options.resume?.location ?? options.location ?? (await startUpload(session, repository, options.signal));
   const state: ChunkState = { source, checkpointed: false };
   try {
+    // The download may have failed before anyone read it (it starts early).
+    if (source.errored) throw source.errored;
     if (options.resume || blob.size > threshold) {
       location = await uploadChunks(session, repository, blob, location, options, state);
       await finishUpload(session, repository, blob, location, undefined, options);
     } else {
       const verifier = new DigestVerifier(blob.digest, blob.size, options.origin ?? { registry: session.registry, repository });
-      await finishUpload(session, repository, blob, location, { source, tap: verifyingTap(verifier, options.onBytes) }, options);
+      // One streamed PUT has no boundary to stop at: `stop` cuts it at once (a shutdown
+      // waiting for it would only outlast its grace period; nothing of it can be resumed).
+      const signals = [options.signal, options.stop].filter((s): s is AbortSignal => s !== undefined);
+      const signal = signals.length > 1 ? AbortSignal.any(signals) : signals[0];
+      await finishUpload(session, repository, blob, location, { source, tap: verifyingTap(verifier, options.onBytes) }, { ...options, ...(signal ? { signal } : {}) });
     }
   } catch (e) {
     source.destroy();
@@ -369,7 +391,7 @@ async function sendChunk(
       'content-range': `${start}-${end - 1}`,
       'content-length': String(length),
     },
-    body: Readable.from(body(), { objectMode: false }), retry: false,
+    body: keepErrorsForReader(Readable.from(body(), { objectMode: false })), retry: false,
     scopes: [repositoryScope(repository, ['pull', 'push'])], context: { repository, reference: blob.digest }, ...signalOpt(signal),
   });
   if (res.status !== 202 && res.status !== 204) {

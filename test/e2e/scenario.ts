@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { freePort } from '../../infra/local/demo/distribution.js';
-import { startRegistry, type DistributionRegistry } from '../testbed/registries.js';
+import { startRegistry, type DistributionOptions, type DistributionRegistry } from '../testbed/registries.js';
 import { inspectRaw, SkopeoError } from '../testbed/images.js';
 import { ferryCli, ferryJson, startFerryServe, type CliResult, type FerryServe } from './ferry-process.js';
 
@@ -31,6 +31,8 @@ export interface ScenarioOptions {
    * `settled()` waiting.
    */
   env?: NodeJS.ProcessEnv;
+  /** Extra options for the source registry (e.g. blobDescriptorCache). */
+  sourceRegistry?: Pick<DistributionOptions, 'blobDescriptorCache'>;
 }
 
 /** The shortened deferral of digest-only single-platform pushes every scenario runs with unless its env says otherwise. */
@@ -92,6 +94,7 @@ export async function startScenario(options: ScenarioOptions): Promise<Scenario>
     const src = await startRegistry({
       name: 'src',
       logLevel: 'warn',
+      ...opts.sourceRegistry,
       notifications: [
         { name: 'ferry', url: `http://127.0.0.1:${ferryPort}/webhooks/src`, headers: auth, ignoredActions: ['pull'], backoff: '500ms' },
         { name: 'capture', url: capture.url, headers: auth, ignoredActions: ['pull'], backoff: '500ms' },

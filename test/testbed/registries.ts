@@ -1,6 +1,8 @@
 // Starts real Distribution registries for tests and guarantees they stop: every registry
 // started here is tracked, and all are killed when the test process ends, even on failure.
 
+import { rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import {
   killAllRegistries,
   startDistribution,
@@ -64,4 +66,23 @@ export async function stopAllRegistries(): Promise<void> {
 
 export function runningRegistries(): DistributionRegistry[] {
   return [...running];
+}
+
+function blobDataPath(registry: DistributionRegistry, digest: string): string {
+  const hex = digest.replace(/^sha256:/, '');
+  return join(registry.dataDir, 'docker/registry/v2/blobs/sha256', hex.slice(0, 2), hex, 'data');
+}
+
+/**
+ * Deletes the storage file holding a blob's bytes; the registry still lists the blob. With
+ * `blobDescriptorCache` a GET of it is then answered with headers and a body that breaks off;
+ * without, with 404.
+ */
+export async function deleteBlobData(registry: DistributionRegistry, digest: string): Promise<void> {
+  await rm(blobDataPath(registry, digest));
+}
+
+/** Puts a blob's bytes back where `deleteBlobData` removed them. */
+export async function restoreBlobData(registry: DistributionRegistry, digest: string, bytes: Buffer): Promise<void> {
+  await writeFile(blobDataPath(registry, digest), bytes);
 }

@@ -60,6 +60,12 @@ export interface DistributionOptions {
   logLevel?: 'error' | 'warn' | 'info' | 'debug';
   /** Serve HTTPS with this certificate and key (PEM file paths); default plain HTTP. */
   tls?: { certificate: string; key: string };
+  /**
+   * Cache blob descriptors in memory (`storage.cache.blobdescriptor: inmemory`, as Debian's
+   * packaged config does): a blob GET then trusts the cache instead of the storage, so a
+   * blob whose data file went missing is answered with headers and a body that breaks off.
+   */
+  blobDescriptorCache?: boolean;
 }
 
 export interface DistributionRegistry {
@@ -154,6 +160,7 @@ function registryConfig(port: number, dataDir: string, opts: DistributionOptions
       delete: { enabled: true },
       // Purging uploads in the background would fight tests that inspect partial uploads.
       maintenance: { uploadpurging: { enabled: false } },
+      ...(opts.blobDescriptorCache ? { cache: { blobdescriptor: 'inmemory' } } : {}),
     },
     http: {
       addr: `127.0.0.1:${port}`,

@@ -43,6 +43,9 @@ interface Running {
   settled: boolean;
 }
 
+/** How long aborted runs get to release their jobs themselves (more than copy's stopGraceMs, 3 s). */
+const RELEASE_WAIT_MS = 5000;
+
 /** Waits for `p` at most `ms`; the timer is cleared either way so it never holds the process open. */
 async function waitAtMost(p: Promise<unknown>, ms: number): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
@@ -142,9 +145,11 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
       await waitAtMost(all, graceMs);
       const late = inFlight.filter((r) => !r.settled);
       for (const r of late) r.controller.abort(new Error('ferry is shutting down'));
-      // Aborted runs release their own message (the runner does not count the attempt);
-      // whatever does not settle in time is released here, visible again at once.
-      await waitAtMost(Promise.all(late.map((r) => r.done)), 3000);
+      // Aborted runs release their own message and job record (the runner does not count the
+      // attempt). They get longer than the copy engine's 3 s for a chunk in flight to finish.
+      // Whatever does not settle in time only has its message made visible again here: its
+      // record stays `running` until the next run takes it over.
+      await waitAtMost(Promise.all(late.map((r) => r.done)), RELEASE_WAIT_MS);
       let released = 0;
       for (const r of late) {
         const fields = { jobId: r.received.message.jobId, key: r.received.message.key };
