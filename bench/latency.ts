@@ -2,6 +2,7 @@
 // small fresh image, the time from skopeo's push completing to the destination answering
 // HEAD for that digest (polled every 20 ms). Prints median, p95, min and max.
 //   npx tsx bench/latency.ts [--pushes 50]
+import { setTimeout as sleep } from 'node:timers/promises';
 import { buildImage, pushImage } from '../test/testbed/images.js';
 import { startScenario } from '../test/e2e/scenario.js';
 
@@ -44,7 +45,7 @@ async function main(): Promise<void> {
       for (;;) {
         if ((await headDigest(url)) === image.digest) break;
         if (performance.now() > deadline) throw new Error(`push ${tag} did not arrive within 30 s`);
-        await new Promise((r) => setTimeout(r, POLL_MS));
+        await sleep(POLL_MS);
       }
       const ms = performance.now() - pushed;
       if (i >= 0) latencies.push(ms);

@@ -10,7 +10,7 @@ import { performance } from 'node:perf_hooks';
 import type { FerryMetrics } from '../observability/metrics.js';
 import type { Logger } from '../observability/logger.js';
 import type { ReplicateJob, ReplicateOutcome } from '../replicate/types.js';
-import { backoffDelayMs, MAX_BACKOFF_MS, type Jitter } from './backoff.js';
+import { backoffDelayMs, MAX_BACKOFF_MS, type Jitter } from '../retry/backoff.js';
 import { classifyError } from './classify.js';
 import { DEFAULT_TTL_SECONDS, isTerminal, type Job, type JobError } from './model.js';
 import { JobUploadSessions } from './upload-sessions.js';

@@ -3,6 +3,7 @@
 // first and only a bounded number of them (cheap on DynamoDB as on SQLite).
 import { isTerminal, type Job, type JobStatus } from '../jobs/model.js';
 import type { JobStore } from '../jobs/ports.js';
+import { pause } from '../retry/sleep.js';
 
 export interface JobTally {
   total: number;
@@ -26,15 +27,6 @@ export interface AwaitJobsOptions {
   signal?: AbortSignal;
 }
 
-const sleep = (ms: number, signal?: AbortSignal) => new Promise<void>((resolve) => {
-  const timer = setTimeout(done, ms);
-  signal?.addEventListener('abort', done, { once: true });
-  function done() {
-    clearTimeout(timer);
-    signal?.removeEventListener('abort', done);
-    resolve();
-  }
-});
 
 /** Resolves when every job is terminal (or the signal aborts: then `pending` says how many were left). */
 export async function awaitJobs(store: Pick<JobStore, 'get'>, jobIds: Iterable<string>, options: AwaitJobsOptions = {}): Promise<JobTally> {
@@ -71,7 +63,7 @@ export async function awaitJobs(store: Pick<JobStore, 'get'>, jobIds: Iterable<s
       tally.pending = pending.length;
       options.onProgress?.({ ...tally, deadJobs: [...tally.deadJobs] });
     }
-    if (pending.length > 0 && finished.size < round.length) await sleep(pollMs, options.signal);
+    if (pending.length > 0 && finished.size < round.length) await pause(pollMs, options.signal);
   }
   return tally;
 }

@@ -1,5 +1,6 @@
 // A token bucket shared by concurrent callers. Callers take tokens up front and wait off
 // any debt, so later callers queue behind earlier ones without an explicit queue.
+import { sleep } from '../retry/sleep.js';
 
 export interface TokenBucketOptions {
   /** Tokens added per second; 0 or less means unlimited. */
@@ -42,22 +43,4 @@ export class TokenBucket {
     const wait = this.reserve(n);
     if (wait > 0) await sleep(wait, signal);
   }
-}
-
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) {
-      reject(signal.reason);
-      return;
-    }
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(signal?.reason);
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 }

@@ -5,8 +5,10 @@
 import type { Readable } from 'node:stream';
 import { Agent, type Dispatcher } from 'undici';
 import { parseRetryAfter, RegistryError } from './errors.js';
+import { backoffDelayMs } from '../retry/backoff.js';
+import { sleep } from '../retry/sleep.js';
 import { registrySecureContext } from './tls-trust.js';
-import { sleep, TokenBucket } from './token-bucket.js';
+import { TokenBucket } from './token-bucket.js';
 
 export type HttpMethod = 'GET' | 'HEAD' | 'PUT' | 'POST' | 'PATCH' | 'DELETE';
 
@@ -156,9 +158,9 @@ export class Transport {
   }
 
   private backoff(attempt: number, retryAfterMs: number | undefined): number {
-    if (retryAfterMs !== undefined) return Math.min(retryAfterMs, this.retryOptions.maxDelayMs);
-    const exp = this.retryOptions.baseDelayMs * 2 ** attempt;
-    return Math.min(this.retryOptions.maxDelayMs, exp / 2 + Math.random() * (exp / 2));
+    const { baseDelayMs, maxDelayMs } = this.retryOptions;
+    // attempt counts from 0 here; the first retry waits about baseDelayMs.
+    return backoffDelayMs(attempt + 1, { baseMs: baseDelayMs, capMs: maxDelayMs, maxRetryAfterMs: maxDelayMs }, retryAfterMs);
   }
 
   private async once(url: URL, req: TransportRequest): Promise<TransportResponse> {

@@ -10,7 +10,8 @@ import { RegistryError } from '../registry/errors.js';
 import { parseManifestContent } from '../registry/manifest-content.js';
 import type { Manifest } from '../registry/manifests.js';
 import { isNonDistributable, type Descriptor } from '../registry/media-types.js';
-import { sleep } from '../registry/token-bucket.js';
+import { backoffDelayMs } from '../retry/backoff.js';
+import { sleep } from '../retry/sleep.js';
 import type { UploadCheckpoint } from '../registry/blobs.js';
 import { emptyStats, type CopyStats } from './types.js';
 import { processBlobFlights, type BlobFlights } from './blob-flights.js';
@@ -360,7 +361,7 @@ class CopyRun {
       } catch (e) {
         location = undefined; // A failed upload session is cancelled or recorded; never reused as fresh.
         if (attempt >= attempts || !(e instanceof RegistryError) || !e.transient || signal.aborted) throw e;
-        await sleep(Math.min(e.retryAfterMs ?? 500 * 2 ** (attempt - 1), 30_000), signal);
+        await sleep(backoffDelayMs(attempt, { baseMs: 500, capMs: 30_000, maxRetryAfterMs: 30_000 }, e.retryAfterMs), signal);
       }
     }
   }

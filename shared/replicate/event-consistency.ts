@@ -6,6 +6,7 @@
 // if the tag moved on in the meantime, the job copies whatever it points at now).
 import { isTag } from '../oci/grammar.js';
 import type { RegistryClient } from '../registry/client.js';
+import { pause } from '../retry/sleep.js';
 import type { ReplicateJob, ReplicationTask } from './types.js';
 
 export interface EventConsistencyOptions {
@@ -35,7 +36,7 @@ export function awaitEventConsistency(replicate: ReplicateJob, clients: Map<stri
       for (;;) {
         const head = await source.headManifest(job.source.repository, job.source.reference, opts.signal);
         if (head?.digest === job.source.digest || Date.now() >= deadline || opts.signal?.aborted) break;
-        await new Promise((r) => setTimeout(r, pollMs));
+        await pause(pollMs, opts.signal);
       }
     }
     return replicate(job, opts);

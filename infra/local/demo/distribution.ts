@@ -8,6 +8,7 @@ import { mkdtemp, mkdir, rm, writeFile, open } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { request } from 'node:http';
 import { request as httpsRequest } from 'node:https';
@@ -218,10 +219,6 @@ async function probe(url: string): Promise<boolean> {
     });
     req.end();
   });
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 async function tail(file: string, bytes = 2000): Promise<string> {

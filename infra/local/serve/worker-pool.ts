@@ -3,6 +3,7 @@
 // visibility while a long copy runs). Receives long-poll, so a push starts copying at once.
 import type { JobQueue, ReceivedMessage } from '../../../shared/jobs/ports.js';
 import type { Logger } from '../../../shared/observability/logger.js';
+import { backoffDelayMs } from '../../../shared/retry/backoff.js';
 
 export interface MessageHandler {
   handle(received: ReceivedMessage, signal: AbortSignal): Promise<unknown>;
@@ -114,7 +115,7 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
       } catch (err) {
         failures++;
         logger.error({ worker: index, err }, 'receiving from the job queue failed');
-        await idle(Math.min(30_000, 500 * 2 ** Math.min(failures, 6)));
+        await idle(backoffDelayMs(failures + 1, { baseMs: 500, capMs: 30_000, jitter: 'none' }));
         continue;
       }
       if (stopping) {

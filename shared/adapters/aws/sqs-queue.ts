@@ -14,6 +14,8 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { JobMessage } from '../../jobs/model.js';
+import { backoffDelayMs } from '../../retry/backoff.js';
+import { sleep } from '../../retry/sleep.js';
 import {
   systemClock,
   type Clock,
@@ -63,7 +65,6 @@ interface DeadEnvelope {
 }
 
 const clamp = (n: number, lo: number, hi: number): number => Math.min(hi, Math.max(lo, Math.round(n)));
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 export class SqsJobQueue implements JobQueue {
   private readonly queueUrl: string;
@@ -279,7 +280,7 @@ export class SqsJobQueue implements JobQueue {
           const first = failed[0];
           throw new AwsBackendError('sqs', 'SendMessageBatch', queueUrl, `${pending.length} entries still failing after ${attempt} attempts: ${first?.Code ?? 'unknown'}: ${first?.Message ?? ''}`, first?.Code ? { code: first.Code } : {});
         }
-        await sleep(Math.min(2000, 100 * 2 ** (attempt - 1)));
+        await sleep(backoffDelayMs(attempt, { baseMs: 100, capMs: 2000 }));
       }
     }
   }

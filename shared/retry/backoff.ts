@@ -1,7 +1,9 @@
-// Retry delays: exponential from the first delay, doubling per attempt, capped, with
-// jitter so that jobs failing together (a registry outage) do not retry in lockstep.
+// Retry delays, the one formula every retry in ferry uses (job attempts, registry requests,
+// upload retries, queue sends, a failing queue receive): exponential from the first delay,
+// doubling per attempt, capped, with jitter so that callers failing together (a registry
+// outage) do not retry in lockstep.
 
-/** DESIGN section 3: backoff doubles per attempt "capped at 15m". */
+/** Job retries double per attempt up to 15 minutes (worker.retryDelay, docs/contract.md). */
 export const MAX_BACKOFF_MS = 15 * 60_000;
 /** A registry's Retry-After is honoured up to the longest visibility change SQS accepts (12 h). */
 export const MAX_RETRY_AFTER_MS = 12 * 3600_000;
@@ -20,6 +22,8 @@ export interface BackoffOptions {
   jitter?: Jitter;
   /** Uniform in [0, 1); injectable so tests can pin the jitter. */
   random?: () => number;
+  /** Longest Retry-After honoured (default MAX_RETRY_AFTER_MS); a caller that cannot wait longer caps it. */
+  maxRetryAfterMs?: number;
 }
 
 /** The un-jittered delay after `attempt` failed attempts (1-based). */
@@ -35,6 +39,6 @@ export function backoffDelayMs(attempt: number, options: BackoffOptions, retryAf
   const r = (options.random ?? Math.random)();
   const jitter = options.jitter ?? 'equal';
   const jittered = jitter === 'full' ? r * d : jitter === 'equal' ? d / 2 + (r * d) / 2 : d;
-  const floor = retryAfterMs === undefined ? 0 : Math.min(MAX_RETRY_AFTER_MS, Math.max(0, retryAfterMs));
+  const floor = retryAfterMs === undefined ? 0 : Math.min(options.maxRetryAfterMs ?? MAX_RETRY_AFTER_MS, Math.max(0, retryAfterMs));
   return Math.round(Math.max(jittered, floor));
 }

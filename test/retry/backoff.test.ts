@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { backoffDelayMs, exponentialDelayMs, MAX_BACKOFF_MS, MAX_RETRY_AFTER_MS } from '../../shared/jobs/backoff.js';
+import { backoffDelayMs, exponentialDelayMs, MAX_BACKOFF_MS, MAX_RETRY_AFTER_MS } from '../../shared/retry/backoff.js';
 
 describe('backoff', () => {
   it('starts at the first delay and doubles per attempt', () => {
