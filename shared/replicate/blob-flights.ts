@@ -6,7 +6,7 @@
 // appears. A holder that dies stops renewing its lease, which then expires.
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { sleep } from '../registry/token-bucket.js';
+import { sleep } from '../retry/sleep.js';
 import { processBlobIndex, type BlobIndex } from './blob-index.js';
 
 export interface BlobFlightOptions {
