@@ -68,6 +68,9 @@ const registry = z.strictObject({
     requestsPerSecond: z.number().positive().default(50).describe('Request rate cap for this registry.'),
     concurrency: z.number().int().positive().default(8).describe('Requests in flight at once to this registry.'),
   }).prefault({}),
+  artifactory: z.strictObject({
+    accessMethod: z.enum(['path', 'subdomain']).default('path').describe('path (default; JFrog Cloud): images are <host>/<repo_key>/<image_name>, so events map to that repository. subdomain (or port): the repository key is in the host; events map to <image_name>.'),
+  }).optional().describe('kind: artifactory only: how clients address the Docker repository (default accessMethod: path).'),
   webhook: z.strictObject({
     secret: z.string().min(1).optional().describe('Shared secret senders prove: Authorization Bearer/verbatim, HMAC body signature (github, gitea, artifactory) or ?token=. Use ${env:NAME}.'),
     /** AWS host: Secrets Manager ARN of the webhook secret (never plaintext in a template). */
@@ -76,6 +79,9 @@ const registry = z.strictObject({
     proofs: z.array(z.enum(WEBHOOK_PROOFS)).min(1).optional().describe('Proofs of the secret accepted: authorization, signature, event-auth, query-token. Default: signature only for github, gitea and artifactory; all of them for other kinds.'),
   }).prefault({}),
 }).superRefine((r, ctx) => {
+  if (r.artifactory !== undefined && r.kind !== 'artifactory') {
+    ctx.addIssue({ code: 'custom', path: ['artifactory'], message: `only for kind: artifactory (this registry is kind: ${String(r.kind)})` });
+  }
   if (typeof r.url === 'string' && r.url.startsWith('http://') && (r.insecure as unknown) === false) {
     ctx.addIssue({ code: 'custom', path: ['url'], message: 'http:// needs insecure: true (or use https://)' });
   }

@@ -46,5 +46,15 @@ export class PayloadError extends Error {
   }
 }
 
+/** How the sending registry is set up, where a format depends on it (from the registry's config). */
+export interface ParseOptions {
+  /**
+   * Artifactory: how clients address a Docker repository. `path` (the default, and JFrog
+   * Cloud's): `<host>/<repo_key>/<image_name>`; `subdomain` (or port): the repository key
+   * is part of the host, so the repository is `<image_name>`.
+   */
+  artifactoryAccessMethod?: 'path' | 'subdomain';
+}
+
 /** A parser for one registry kind. Throws PayloadError for malformed bodies. */
-export type EventParser = (request: WebhookRequest) => ParseResult;
+export type EventParser = (request: WebhookRequest, options?: ParseOptions) => ParseResult;

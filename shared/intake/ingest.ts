@@ -103,7 +103,7 @@ export function createIngest(deps: IngestDeps): Ingest {
 
     let parsed: ParseResult;
     try {
-      parsed = parserFor(registry.kind)(request);
+      parsed = parserFor(registry.kind)(request, registry.artifactory ? { artifactoryAccessMethod: registry.artifactory.accessMethod } : {});
     } catch (e) {
       if (e instanceof PayloadError) {
         logger.info({ registry: name, error: e.message, detail: e.detail }, 'webhook rejected: payload');

@@ -159,6 +159,13 @@ describe('config errors read "<file>: <path>: <problem>"', () => {
     expect(ok.policies[0]!.tags).toEqual(['semver:^1.2', 'regex:stable|lts', '!*-rc*']);
   });
 
+  it('artifactory.accessMethod defaults to path and belongs to kind: artifactory only', () => {
+    const jfrog = BASE.replace('    webhook: { secret: hook }\n', '    kind: artifactory\n    artifactory: {}\n    webhook: { secret: hook }\n');
+    expect(parseConfigText(jfrog, FILE, {}).registries.src!.artifactory).toEqual({ accessMethod: 'path' });
+    expect(problems(jfrog.replace('artifactory: {}', 'artifactory: { accessMethod: domain }'))[0]).toMatch(/^ferry\.yaml: registries\.src\.artifactory\.accessMethod: expected one of "path"\|"subdomain" \(line 7\)$/);
+    expect(problems(jfrog.replace('kind: artifactory', 'kind: harbor'))).toEqual(['ferry.yaml: registries.src.artifactory: only for kind: artifactory (this registry is kind: harbor) (line 7)']);
+  });
+
   it('bad durations and bandwidths say what is accepted', () => {
     expect(problems(`${BASE}worker: { retryDelay: 5 days }\n`)).toEqual(['ferry.yaml: worker.retryDelay: invalid duration "5 days" (use e.g. 500ms, 5s, 15m, 1h) (line 14)']);
     expect(problems(`${BASE}worker: { bandwidth: 50 parsecs }\n`)).toEqual(['ferry.yaml: worker.bandwidth: invalid bandwidth "50 parsecs" (use e.g. 0, 50MiB/s, 10MB/s) (line 14)']);
@@ -213,7 +220,7 @@ policies:
 worker: { concurrency: 0 }
 `);
     expect(lines).toEqual([
-      'ferry.yaml: registries.src.foo: unknown key (allowed: url, insecure, kind, auth, limits, webhook) (line 3)',
+      'ferry.yaml: registries.src.foo: unknown key (allowed: url, insecure, kind, auth, limits, artifactory, webhook) (line 3)',
       'ferry.yaml: registries.src.url: http:// needs insecure: true (or use https://) (line 3)',
       'ferry.yaml: policies[0].tags: must have at least 1 item (line 5)',
       'ferry.yaml: policies[0].source: unknown registry "nope" (configured: src) (line 5)',

@@ -23,7 +23,7 @@ describe('ferry.schema.json', () => {
 });
 
 describe('ferry.example.yaml', () => {
-  const env = { SRC_PASSWORD: 'p', SRC_HOOK_SECRET: 's', HARBOR_TOKEN: 't', HARBOR_HOOK_SECRET: 'h', HUB_HOOK_SECRET: 'x', FERRY_ADMIN_TOKEN: 'a' };
+  const env = { SRC_PASSWORD: 'p', SRC_HOOK_SECRET: 's', HARBOR_TOKEN: 't', HARBOR_HOOK_SECRET: 'h', HUB_HOOK_SECRET: 'x', JFROG_TOKEN: 'j', JFROG_HOOK_SECRET: 'k', FERRY_ADMIN_TOKEN: 'a' };
 
   it('loads without errors', async () => {
     const config = await loadConfig(new URL('ferry.example.yaml', root).pathname, env);

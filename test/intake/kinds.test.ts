@@ -3,7 +3,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { EventKind } from '../../shared/config/schema.js';
 import { fixtureNames } from '../fixtures/load.js';
-import { fixture, openHarness, REGISTRY_OF_KIND, type Harness } from './harness.js';
+import { CONFIG_TEXT, fixture, openHarness, REGISTRY_OF_KIND, type Harness } from './harness.js';
 
 let h: Harness;
 beforeEach(async () => { h = await openHarness(); });
@@ -40,7 +40,11 @@ const EXPECTED: Partial<Record<EventKind, Record<string, string[]>>> = {
     'package-created': ['acme/app:v1'], 'forgejo-package-created': ['acme/app:v2'], 'package-created-digest': [`acme/app:${DIGEST}`],
     'package-deleted': ['acme/app:v1'], 'package-created-npm': [], 'push-event': [],
   },
-  artifactory: { pushed: ['team/app:v1'], promoted: ['team/app:v1'], deleted: ['team/app:v1'], 'artifact-deployed': [] },
+  // The path access method (the default): <repo_key>/<image_name>.
+  artifactory: {
+    pushed: ['docker-local/team/app:v1'], promoted: ['docker-prod/team/app:v1'], deleted: ['docker-local/team/app:v1'],
+    'pushed-cloud': ['acme-docker/platform/api:2.4.1'], 'artifact-deployed': [],
+  },
 };
 
 /** Fixtures whose jobs are deferred (digest-only single-platform pushes): queued, but no message receivable yet. */
@@ -73,6 +77,21 @@ describe.each(Object.keys(EXPECTED) as EventKind[])('%s webhooks', (kind) => {
     // Undeferred jobs can be received at once; deferred ones not before their delay (30 s).
     const receivable = (await h.backend.queue.receive(100, 30, 0)).map((m) => m.message.jobId).sort();
     expect(receivable).toEqual(DEFERRED.has(`${kind}/${name}`) ? [] : [...new Set(jobs.map((j) => j.id))].sort());
+  });
+});
+
+describe('an Artifactory registry with accessMethod: subdomain', () => {
+  it('queues jobs for <image_name>, the repository key being part of the host', async () => {
+    const text = CONFIG_TEXT.replace('kind: artifactory, webhook:', 'kind: artifactory, artifactory: { accessMethod: subdomain }, webhook:');
+    expect(text).not.toBe(CONFIG_TEXT);
+    const sub = await openHarness(text);
+    try {
+      const [res] = await Promise.all(fixture('artifactory', 'pushed-cloud').map((r) => sub.ingest(r)));
+      expect(res!.status).toBe(202);
+      expect((res!.body.jobs as Array<{ source: { repository: string } }>).map((j) => j.source.repository)).toEqual(['platform/api']);
+    } finally {
+      await sub.close();
+    }
   });
 });
 
