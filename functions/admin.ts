@@ -9,7 +9,7 @@
 // infrastructure failures throw, so the caller sees a function error.
 import { z } from 'zod';
 import type { Job, JobStatus } from '../shared/jobs/model.js';
-import type { Backend, JobPage, JobQuery, ReplaySelector } from '../shared/jobs/ports.js';
+import { InvalidCursorError, type Backend, type JobPage, type JobQuery, type ReplaySelector } from '../shared/jobs/ports.js';
 import { describeDeadLetters, type DeadLetterView } from '../shared/jobs/dead-letters.js';
 import { replayDeadJobs } from '../shared/jobs/replay.js';
 import type { LambdaContext } from './lib/lambda-types.js';
@@ -79,7 +79,12 @@ export async function handleAdmin(app: AdminApp, event: unknown, context?: Pick<
     case 'jobs': {
       const { action: _action, ...rest } = request;
       const query: JobQuery = { limit: 50, ...rest };
-      return backend.store.list(query);
+      try {
+        return await backend.store.list(query);
+      } catch (err) {
+        if (err instanceof InvalidCursorError) return { error: 'bad request', detail: err.message };
+        throw err;
+      }
     }
     case 'job': {
       const job = await backend.store.get(request.id);

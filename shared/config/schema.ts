@@ -147,7 +147,7 @@ export const configSchema = z.strictObject({
     retryDelay: duration.default(5000).describe('First retry backoff (doubles per attempt with jitter, capped at 15m). e.g. 5s.'),
     bandwidth: bandwidth.default(0).describe('Bytes/s cap for all transfers of a worker; 0 = unlimited; e.g. "50MiB/s".'),
     /** How long a received job stays invisible to other workers (extended while it runs). */
-    visibilityTimeout: duration.default(900_000).describe('How long a received job stays hidden from other workers (extended while it runs).'),
+    visibilityTimeout: duration.default(30_000).describe('How long a received job stays hidden from other workers; a heartbeat extends it every third of it while the job runs, so a job whose worker died runs again this soon.'),
     /** SIGTERM: how long running jobs may finish before they are released. */
     shutdownGrace: duration.default(30_000).describe('On SIGTERM, how long running jobs may finish before they are released.'),
   }).prefault({}),

@@ -117,10 +117,16 @@ export function createIngest(deps: IngestDeps): Ingest {
     }
 
     const plan = planJobs(deps.config, name, parsed.events, { digestPushDelaySeconds });
-    const ignored = parsed.ignored.length + plan.ignored.length;
+    // A destination dropped while the same event made other jobs is not in plan.ignored.
+    const partial = plan.templateProblems.filter((p) => !plan.ignored.some((i) => i.id === p.id));
+    const ignored = parsed.ignored.length + plan.ignored.length + partial.length;
+    const warnings = plan.templateProblems.length > 0 ? { warnings: plan.templateProblems.map((p) => p.reason) } : {};
+    if (plan.templateProblems.length > 0) {
+      logger.warn({ registry: name, problems: plan.templateProblems }, 'webhook: destinations dropped, their repository template cannot render the event');
+    }
     if (plan.specs.length === 0) {
       logger.debug({ registry: name, ignored: [...parsed.ignored, ...plan.ignored] }, 'webhook: nothing to replicate');
-      return { status: 200, body: { accepted: 0, ignored, jobs: [] } };
+      return { status: 200, body: { accepted: 0, ignored, jobs: [], ...warnings } };
     }
 
     let jobs: AcceptedJob[];
@@ -132,7 +138,7 @@ export function createIngest(deps: IngestDeps): Ingest {
     }
     const deferred = plan.specs.filter((s) => s.delaySeconds).length;
     logger.info({ registry: name, accepted: jobs.length, ignored, jobs: jobs.map((j) => j.id), ...(deferred > 0 ? { deferred, delaySeconds: digestPushDelaySeconds } : {}) }, 'webhook: jobs queued');
-    return { status: 202, body: { accepted: jobs.length, ignored, jobs } };
+    return { status: 202, body: { accepted: jobs.length, ignored, jobs, ...warnings } };
   }
 
   /** One trigger per event: the event id is what makes redeliveries map onto the same job. */

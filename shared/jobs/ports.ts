@@ -77,6 +77,14 @@ export interface JobQuery {
 // list() order: newest first (createdAt descending, then id descending). `repository`
 // matches the source or the destination repository; `since` is inclusive, `until` exclusive.
 
+/** A list cursor that no page handed out (bad request: HTTP 400). */
+export class InvalidCursorError extends Error {
+  override readonly name = 'InvalidCursorError';
+  constructor(readonly cursor: string) {
+    super(`invalid job list cursor ${JSON.stringify(cursor.slice(0, 200))}: pass the cursor of a previous page unchanged`);
+  }
+}
+
 export interface JobPage {
   jobs: Job[];
   cursor?: string;
@@ -132,5 +140,10 @@ export interface Backend {
   store: JobStore;
   /** Blobs known at (or being uploaded to) destination registries, shared by every worker of the backend. */
   blobIndex?: BlobIndex;
+  /**
+   * Optional: release at once the messages and key leases held by runs whose process is
+   * known to be dead (the embedded backend, same host); `ferry serve` calls it at start.
+   */
+  recoverAbandoned?(): Promise<{ messages: number; leases: number }>;
   close(): Promise<void>;
 }

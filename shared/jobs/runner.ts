@@ -14,6 +14,7 @@ import { backoffDelayMs, MAX_BACKOFF_MS, type Jitter } from '../retry/backoff.js
 import { classifyError } from './classify.js';
 import { DEFAULT_TTL_SECONDS, isTerminal, type Job, type JobError } from './model.js';
 import { JobUploadSessions } from './upload-sessions.js';
+import { selfIdentity } from './process-identity.js';
 import { systemClock, type Clock, type JobQueue, type JobStore, type ReceivedMessage } from './ports.js';
 
 export type RunResult = 'succeeded' | 'skipped' | 'retry' | 'dead' | 'duplicate' | 'deferred';
@@ -67,6 +68,10 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
 
   /** Extends visibility and lease while the job runs; failures are logged, never thrown. */
   function startHeartbeat(receipt: string, key: string, owner: string, log: Logger | undefined): () => void {
+    // At once too: the receive may have hidden the message for longer (an SQS event source
+    // uses the queue's own, much longer timeout), and a worker dying now must not keep the
+    // job hidden past worker.visibilityTimeout.
+    queue.retryLater(receipt, visibilitySeconds).catch((err: unknown) => log?.warn({ err }, 'heartbeat failed'));
     const timer = setInterval(() => {
       Promise.all([queue.retryLater(receipt, visibilitySeconds), store.claimKey(key, owner, visibilitySeconds)])
         .then(([, held]) => { if (!held) log?.warn('lost the key lease while running (another run may start)'); })
@@ -151,7 +156,7 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
         return 'duplicate';
       }
       const log = jobLog(found);
-      const owner = `${found.id}:${randomUUID()}`;
+      const owner = `${found.id}:${randomUUID()}@${selfIdentity()}`;
       if (!(await store.claimKey(found.key, owner, visibilitySeconds))) {
         await queue.requeue(receipt, received.message, deferSeconds);
         log?.debug('key busy with another run, deferred');

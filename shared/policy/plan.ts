@@ -15,6 +15,12 @@ export interface PlannedJob extends JobSpec {
 export interface Plan {
   specs: PlannedJob[];
   ignored: IgnoredEvent[];
+  /**
+   * Destinations dropped because their repository template could not render this event's
+   * repository (e.g. past 255 characters), whether or not the event made other jobs: an
+   * operator must hear of these, not find a silent 202.
+   */
+  templateProblems: IgnoredEvent[];
 }
 
 export type PlanConfig = Pick<FerryConfig, 'policies'>;
@@ -133,6 +139,7 @@ export function planJobs(config: PlanConfig, registryName: string, events: reado
   if (delayProblem) throw new RangeError(delayProblem);
   const specs: PlannedJob[] = [];
   const ignored: IgnoredEvent[] = [];
+  const templateProblems: IgnoredEvent[] = [];
   const seen = new Set<string>();
   const policies = config.policies.filter((p) => p.source === registryName);
 
@@ -155,7 +162,9 @@ export function planJobs(config: PlanConfig, registryName: string, events: reado
           repository = renderRepository(dest.repository, event.repository);
         } catch (e) {
           if (!(e instanceof TemplateError)) throw e;
-          reasons.add(`policy ${policy.name}: ${e.message}`);
+          const reason = `policy ${policy.name}: destination ${dest.registry}: ${e.message}`;
+          reasons.add(reason);
+          templateProblems.push({ reason: `${event.action} ${describe(event)}: ${reason}`, id: event.id });
           continue;
         }
         const destination = { registry: dest.registry, repository };
@@ -180,7 +189,7 @@ export function planJobs(config: PlanConfig, registryName: string, events: reado
       ignore(`${event.action} ${describe(event)}: ${[...reasons].join('; ')}`);
     }
   }
-  return { specs, ignored };
+  return { specs, ignored, templateProblems };
 }
 
 /**

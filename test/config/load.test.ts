@@ -42,7 +42,7 @@ describe('a valid config', () => {
     expect(config.registries.dr!.webhook.allowUnauthenticated).toBe(false);
     expect(config.registries.src!.limits).toEqual({ requestsPerSecond: 50, concurrency: 8 });
     expect(config.policies[0]).toMatchObject({ repositories: ['**'], tags: ['*'], deletes: false, override: true, destinations: [{ registry: 'dr', repository: '{repository}' }] });
-    expect(config.worker).toEqual({ concurrency: 3, blobConcurrency: 4, maxAttempts: 5, retryDelay: 5000, bandwidth: 0, visibilityTimeout: 900_000, shutdownGrace: 30_000 });
+    expect(config.worker).toEqual({ concurrency: 3, blobConcurrency: 4, maxAttempts: 5, retryDelay: 5000, bandwidth: 0, visibilityTimeout: 30_000, shutdownGrace: 30_000 });
     expect(config.retention).toBe(30 * 24 * 3600 * 1000);
   });
 

@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { enqueue, type JobSpec } from '../../shared/jobs/enqueue.js';
 import { jobKey, type Job, type JobMessage } from '../../shared/jobs/model.js';
-import type { Backend, JobQueue, ReceivedMessage } from '../../shared/jobs/ports.js';
+import { InvalidCursorError, type Backend, type JobQueue, type ReceivedMessage } from '../../shared/jobs/ports.js';
 
 export interface ContractSubject extends Backend {
   /** Manual clock driving the adapter: the suite advances it instead of sleeping. */
@@ -484,6 +484,12 @@ export function describeBackendContract(name: string, open: () => Promise<Contra
           expect(first.cursor).toBeDefined();
           const listed = await all({ limit: 10 });
           expect(ids(listed)).toEqual(ids([...jobs].reverse()));
+        }, timeout);
+
+        it('refuses a cursor no page handed out with InvalidCursorError (HTTP 400, not 503)', async () => {
+          for (const cursor of ['not-a-cursor', Buffer.from('{"x":1}').toString('base64url'), '%%%']) {
+            await expect(b.store.list({ cursor })).rejects.toBeInstanceOf(InvalidCursorError);
+          }
         }, timeout);
 
         it('filters by status', async () => {

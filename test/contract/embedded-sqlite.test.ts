@@ -1,7 +1,9 @@
 // What the embedded adapter promises beyond the shared contract: durability across
 // restarts, several processes on one file (ferry serve + CLI), schema versioning.
 import Database from 'better-sqlite3';
-import { execFile } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -69,6 +71,40 @@ describe('embedded SQLite backend', () => {
       await b.close();
     }
   });
+
+  it('a restart releases at once what a killed process held (message, key lease), but not what a live one holds', async () => {
+    const b = openEmbeddedBackend({ dataDir });
+    const holders: ChildProcess[] = [];
+    const hold = async (): Promise<{ child: ChildProcess; held: { jobId: string; key: string } }> => {
+      const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'fixtures/embedded-holder.ts'), dataDir], { stdio: ['ignore', 'pipe', 'inherit'] });
+      holders.push(child);
+      const [line] = (await once(createInterface({ input: child.stdout! }), 'line')) as [string];
+      return { child, held: JSON.parse(line) as { jobId: string; key: string } };
+    };
+    try {
+      await b.queue.send([{ jobId: 'j-dead', key: 'k-dead' }]);
+      const dead = await hold();
+      await b.queue.send([{ jobId: 'j-live', key: 'k-live' }]);
+      const live = await hold();
+      expect([dead.held.jobId, live.held.jobId]).toEqual(['j-dead', 'j-live']);
+      dead.child.kill('SIGKILL');
+      await once(dead.child, 'exit');
+      expect(await b.queue.depth()).toEqual({ queued: 0, inFlight: 2, dead: 0 });
+      expect(await b.store.claimKey('k-dead', 'me', 60)).toBe(false);
+
+      expect(await b.recoverAbandoned!()).toEqual({ messages: 1, leases: 1 });
+      const again = await b.queue.receive(10, 60, 0);
+      expect(again.map((r) => r.message)).toEqual([{ jobId: 'j-dead', key: 'k-dead' }]);
+      expect(again[0]!.receiveCount).toBe(2);
+      expect(await b.store.claimKey('k-dead', 'me', 60)).toBe(true);
+      // The live process keeps its message and its lease.
+      expect(await b.store.claimKey('k-live', 'me', 60)).toBe(false);
+      expect(await b.recoverAbandoned!()).toEqual({ messages: 0, leases: 0 });
+    } finally {
+      for (const c of holders) c.kill('SIGKILL');
+      await b.close();
+    }
+  }, 60_000);
 
   it('uses WAL and records the schema version', async () => {
     await openEmbeddedBackend({ dataDir }).close();

@@ -15,7 +15,8 @@ describe('ferry serve survives crashes and drains on SIGTERM', () => {
     s = await startScenario({
       policies: [{ name: 'big', source: 'src', repositories: ['big/**'], destinations: [{ registry: 'dst' }] }],
       // A bandwidth cap makes the copy take seconds, so the process can be hit mid-transfer.
-      worker: { concurrency: 2, bandwidth: '25MiB/s', visibilityTimeout: '8s', shutdownGrace: '1s', maxAttempts: 5, retryDelay: '500ms' },
+      // The default visibility timeout (30 s): recovery must not depend on a test-sized one.
+      worker: { concurrency: 2, bandwidth: '25MiB/s', shutdownGrace: '1s', maxAttempts: 5, retryDelay: '500ms' },
     });
   });
   afterAll(async () => {
@@ -33,12 +34,23 @@ describe('ferry serve survives crashes and drains on SIGTERM', () => {
     const image = await buildImage({ layerSizes: [100 * MiB, 100 * MiB], label: 'crash' });
     try {
       await pushImage(image, `${s.src.host}/big/crash:v1`);
-      await runningJob('big/crash');
+      const first = await runningJob('big/crash');
       await new Promise((r) => setTimeout(r, 1500));
       await s.ferry.kill9();
       expect(await rawOrUndefined(`${s.dst.host}/big/crash:v1`)).toBeUndefined();
 
       await s.ferry.restart();
+      const restarted = Date.now();
+      // The dead process's message and key lease are released at start: the job runs again
+      // at once, not after the visibility timeout.
+      await eventually('the interrupted job running again', async () => {
+        const job = (await s.api<Job>('GET', `/api/jobs/${first.id}`)).body;
+        return job.attempts >= 2 || job.status === 'succeeded' ? job : undefined;
+      }, 30_000, 100);
+      const resumedMs = Date.now() - restarted;
+      console.log(`kill -9 recovery: the interrupted job ran again ${resumedMs} ms after the restart`);
+      expect(s.ferry.output()).toContain('released jobs and key leases held by a process that is gone');
+      expect(resumedMs).toBeLessThan(10_000);
       await arrives(`${s.dst.host}/big/crash:v1`, image.bytes, 120_000);
       await settled(s, 30_000);
       const { jobs } = await s.cliJson<{ jobs: Job[] }>(['jobs', '--limit', '100']);
@@ -48,6 +60,28 @@ describe('ferry serve survives crashes and drains on SIGTERM', () => {
       expect(depth.body.queue).toMatchObject({ queued: 0, inFlight: 0 });
     } finally {
       await image.dispose();
+    }
+  });
+
+  it('after kill -9 mid-copy, a fresh push of the same tag is not held up by the dead run', async () => {
+    const old = await buildImage({ layerSizes: [120 * MiB], label: 'tag-old' });
+    const fresh = await buildImage({ layerSizes: [MiB], label: 'tag-new' });
+    try {
+      await pushImage(old, `${s.src.host}/big/retag:v1`);
+      await runningJob('big/retag');
+      await new Promise((r) => setTimeout(r, 1000));
+      await s.ferry.kill9();
+      await s.ferry.restart();
+      const pushed = Date.now();
+      await pushImage(fresh, `${s.src.host}/big/retag:v1`);
+      await arrives(`${s.dst.host}/big/retag:v1`, fresh.bytes, 60_000);
+      const ms = Date.now() - pushed;
+      console.log(`kill -9 then a fresh push of the same tag: at the destination ${ms} ms after the push`);
+      expect(ms).toBeLessThan(30_000);
+      await settled(s, 60_000);
+    } finally {
+      await old.dispose();
+      await fresh.dispose();
     }
   });
 

@@ -70,6 +70,12 @@ describe('ferry serve HTTP surface', () => {
     expect(r.json()).toMatchObject({ status: 'ok' });
   });
 
+  it('answers a malformed job list cursor with 400, not 503', async () => {
+    const r = await call('GET', '/api/jobs?cursor=garbage');
+    expect(r.status).toBe(400);
+    expect(r.json()).toEqual({ error: 'invalid request', detail: expect.stringContaining('invalid job list cursor') });
+  });
+
   it('rejects admin calls without a token or with a wrong one (401 JSON)', async () => {
     for (const token of [null, 'wrong', '']) {
       const r = await call('GET', '/api/jobs', { token });

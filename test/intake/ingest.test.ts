@@ -1,6 +1,8 @@
 // The webhook's HTTP contract (DESIGN 4), driven with captured Distribution 2.8.2 requests
 // into a real embedded SQLite backend.
+import { Writable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createLogger } from '../../shared/observability/logger.js';
 import type { Job } from '../../shared/jobs/model.js';
 import { createIngest, MAX_WEBHOOK_BODY_BYTES } from '../../shared/intake/ingest.js';
 import { bearer, captured, DIST_SECRET, openHarness, replay, request, type Harness } from './harness.js';
@@ -193,5 +195,33 @@ describe('requests that are not accepted', () => {
     });
     const res = await crashing(captured('push-single-arch')[4]!);
     expect(res).toEqual({ status: 500, body: { error: 'internal error' } });
+  });
+});
+
+describe('a destination template that cannot render the event', () => {
+  it('is reported in the response and logged at warn, not dropped silently with a 202', async () => {
+    const long = `${'x'.repeat(200)}/{repository}`;
+    const hh = await openHarness(`
+registries:
+  src: { url: https://src.example.com, webhook: { secret: ${DIST_SECRET} } }
+  dr: { url: https://dr.example.com }
+policies:
+  - { name: two, source: src, destinations: [{ registry: dr, repository: "m/{repository}" }, { registry: dr, repository: "${long}" }] }
+`);
+    const lines: string[] = [];
+    const logger = createLogger({ level: 'info', destination: new Writable({ write(chunk: Buffer, _enc, done) { lines.push(chunk.toString('utf8')); done(); } }) });
+    const ingest = createIngest({ config: hh.config, queue: hh.backend.queue, store: hh.backend.store, logger });
+    try {
+      const repository = `team/${'a'.repeat(60)}`;
+      const event = { id: 'ev-long', timestamp: new Date().toISOString(), action: 'push', target: { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: `sha256:${'c'.repeat(64)}`, repository, tag: 'v1' } };
+      const res = await ingest(request('src', { events: [event] }, { headers: bearer(DIST_SECRET) }));
+      expect(res.status).toBe(202);
+      expect(res.body).toMatchObject({ accepted: 1, ignored: 1 });
+      expect(res.body.warnings).toEqual([expect.stringMatching(new RegExp(`^push ${repository}:v1: policy two: destination dr: template .* invalid name`))]);
+      const warned = lines.map((l) => JSON.parse(l) as { level: number; msg: string }).filter((l) => l.level === 40);
+      expect(warned.map((l) => l.msg)).toEqual(['webhook: destinations dropped, their repository template cannot render the event']);
+    } finally {
+      await hh.close();
+    }
   });
 });

@@ -80,6 +80,15 @@ export async function startHost(options: HostOptions): Promise<Host> {
 
   const metrics = new FerryMetrics({ defaultMetrics: true });
   const backend = options.backend ?? (await openBackend(config));
+  if (backend.recoverAbandoned) {
+    // A killed predecessor's jobs run now, not after their visibility timeout.
+    try {
+      const recovered = await backend.recoverAbandoned();
+      if (recovered.messages + recovered.leases > 0) logger.warn(recovered, 'released jobs and key leases held by a process that is gone');
+    } catch (err) {
+      logger.warn({ err }, 'could not release the work of a process that is gone; it runs after its visibility timeout');
+    }
+  }
   const workers = createWorkerStack(config, backend, { logger, metrics });
   const { clients, pool } = workers;
   const queue = backend.queue;

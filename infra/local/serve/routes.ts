@@ -3,7 +3,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FerryConfig } from '../../../shared/config/schema.js';
 import type { Ingest } from '../../../shared/intake/ingest.js';
-import type { Backend, ReplaySelector } from '../../../shared/jobs/ports.js';
+import { InvalidCursorError, type Backend, type ReplaySelector } from '../../../shared/jobs/ports.js';
 import type { Logger } from '../../../shared/observability/logger.js';
 import type { FerryMetrics } from '../../../shared/observability/metrics.js';
 import { RegistryError } from '../../../shared/registry/errors.js';
@@ -203,7 +203,7 @@ export function createRequestHandler(deps: RouteDeps): (req: IncomingMessage, re
           res.destroy();
           return;
         }
-        if (err instanceof AdminInputError) sendError(res, 400, 'invalid request', err.message);
+        if (err instanceof AdminInputError || err instanceof InvalidCursorError) sendError(res, 400, 'invalid request', err.message);
         else if (err instanceof SyntaxError) sendError(res, 400, 'invalid JSON', err.message);
         else if (err instanceof URIError) sendError(res, 400, 'invalid request', `malformed percent-encoding in ${url.pathname}`);
         else if (err instanceof BodyTooLargeError) sendError(res, 413, 'payload too large', err.message);

@@ -1,6 +1,7 @@
 // Job <-> DynamoDB item mapping and the list cursor. Pure: no I/O.
 import { createHash } from 'node:crypto';
 import type { Job } from '../../jobs/model.js';
+import { InvalidCursorError } from '../../jobs/ports.js';
 import { INDEXES, PARTITION_KEY, TIME_SORT_KEY } from './table-schema.js';
 
 /** Marks a job item written from a coalescing pointer's snapshot by another creator. */
@@ -72,5 +73,5 @@ export function decodeCursor(cursor: string): string {
     const value: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
     if (typeof value === 'object' && value !== null && typeof (value as { t?: unknown }).t === 'string') return (value as { t: string }).t;
   } catch { /* reported below */ }
-  throw new Error(`invalid job list cursor ${JSON.stringify(cursor)}`);
+  throw new InvalidCursorError(cursor);
 }

@@ -22,6 +22,9 @@ export function openEmbeddedBackend(options: EmbeddedBackendOptions): Backend {
     queue,
     store,
     blobIndex,
+    async recoverAbandoned() {
+      return { messages: queue.releaseAbandoned(), leases: store.releaseAbandoned() };
+    },
     async close() {
       if (closed) return;
       closed = true;

@@ -5,6 +5,7 @@ import type { Database } from 'better-sqlite3';
 import { randomBytes } from 'node:crypto';
 import type { JobMessage } from '../../jobs/model.js';
 import type { Clock, DeadLetter, JobQueue, QueueDepth, ReceivedMessage, ReplaySelector } from '../../jobs/ports.js';
+import { identityAfter, isDeadHere, selfIdentity } from '../../jobs/process-identity.js';
 import { notifySent, waitForSend } from './wakeup.js';
 
 interface MessageRow { id: number; body: string; receive_count: number }
@@ -24,7 +25,7 @@ function parseBody(body: string): JobMessage {
   return { jobId: m.jobId, key: m.key };
 }
 
-export function createSqliteQueue(db: Database, clock: Clock): JobQueue & { close(): void } {
+export function createSqliteQueue(db: Database, clock: Clock): JobQueue & { close(): void; releaseAbandoned(): number } {
   const file = db.name;
   let closed = false;
   const nowMs = () => clock.now().getTime();
@@ -42,6 +43,7 @@ export function createSqliteQueue(db: Database, clock: Clock): JobQueue & { clos
   const countQueued = db.prepare<[number], { n: number }>('SELECT count(*) AS n FROM messages WHERE receipt IS NULL OR visible_at <= ?');
   const countInFlight = db.prepare<[number], { n: number }>('SELECT count(*) AS n FROM messages WHERE receipt IS NOT NULL AND visible_at > ?');
   const countDead = db.prepare<[], { n: number }>('SELECT count(*) AS n FROM dead_letters');
+  const selectHeld = db.prepare<[number], { id: number; receipt: string }>('SELECT id, receipt FROM messages WHERE receipt IS NOT NULL AND visible_at > ?');
 
   const sendAll = db.transaction((messages: JobMessage[], visibleAt: number, sentAt: number) => {
     for (const m of messages) insert.run(m.jobId, JSON.stringify({ jobId: m.jobId, key: m.key }), visibleAt, sentAt);
@@ -51,7 +53,7 @@ export function createSqliteQueue(db: Database, clock: Clock): JobQueue & { clos
     const now = nowMs();
     const rows = pickVisible.all(now, max);
     return rows.map((row) => {
-      const receipt = `${row.id}.${randomBytes(12).toString('base64url')}`;
+      const receipt = `${row.id}.${randomBytes(12).toString('base64url')}~${selfIdentity()}`;
       markReceived.run(receipt, now + visibilityMs, row.id);
       return { message: parseBody(row.body), receipt, receiveCount: row.receive_count + 1 };
     });
@@ -167,6 +169,22 @@ export function createSqliteQueue(db: Database, clock: Clock): JobQueue & { clos
       assertOpen();
       const now = nowMs();
       return { queued: countQueued.get(now)!.n, inFlight: countInFlight.get(now)!.n, dead: countDead.get()!.n };
+    },
+
+    /**
+     * Makes the messages held by processes of this host that are gone (kill -9, OOM) visible
+     * at once, as if their visibility had run out; the delivery still counts (as on SQS).
+     */
+    releaseAbandoned(): number {
+      assertOpen();
+      const now = nowMs();
+      let released = 0;
+      for (const row of selectHeld.all(now)) {
+        const holder = identityAfter(row.receipt, '~');
+        if (holder && isDeadHere(holder)) released += setVisible.run(now, row.id, row.receipt).changes;
+      }
+      if (released > 0) notifySent(file);
+      return released;
     },
 
     close() {

@@ -3,7 +3,8 @@
 // the read, so two processes can never both act on the same stale view.
 import type { Database } from 'better-sqlite3';
 import { TERMINAL_STATUSES, type Job, type JobStatus } from '../../jobs/model.js';
-import type { Clock, CreateResult, JobPage, JobQuery, JobStore } from '../../jobs/ports.js';
+import { InvalidCursorError, type Clock, type CreateResult, type JobPage, type JobQuery, type JobStore } from '../../jobs/ports.js';
+import { identityAfter, isDeadHere } from '../../jobs/process-identity.js';
 
 const DEFAULT_PAGE = 100;
 const MAX_PAGE = 1000;
@@ -19,7 +20,7 @@ function decodeCursor(cursor: string): Cursor {
     const v: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
     if (Array.isArray(v) && v.length === 2 && typeof v[0] === 'string' && typeof v[1] === 'string') return { createdAt: v[0], id: v[1] };
   } catch { /* reported below */ }
-  throw new Error(`invalid job list cursor ${JSON.stringify(cursor)}`);
+  throw new InvalidCursorError(cursor);
 }
 
 /** Applies a patch; a field patched to undefined is removed (e.g. expiresAt when a job is replayed). */
@@ -34,7 +35,7 @@ export function applyPatch(job: Job, patch: Partial<Job>, updatedAt: string): Jo
   return next as unknown as Job;
 }
 
-export function createSqliteStore(db: Database, clock: Clock): JobStore {
+export function createSqliteStore(db: Database, clock: Clock): JobStore & { releaseAbandoned(): number } {
   const selectById = db.prepare<[string], { body: string }>('SELECT body FROM jobs WHERE id = ?');
   const selectQueuedByKey = db.prepare<[string], { body: string }>("SELECT body FROM jobs WHERE key = ? AND status = 'queued' ORDER BY created_at, id LIMIT 1");
   const insertJob = db.prepare<[string, string, string, string, string, string, string, number | null, string]>(
@@ -46,6 +47,7 @@ export function createSqliteStore(db: Database, clock: Clock): JobStore {
     'INSERT INTO key_leases (key, owner, expires_at) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at',
   );
   const deleteLease = db.prepare<[string, string]>('DELETE FROM key_leases WHERE key = ? AND owner = ?');
+  const selectLeases = db.prepare<[number], { key: string; owner: string }>('SELECT key, owner FROM key_leases WHERE expires_at > ?');
   const terminalList = TERMINAL_STATUSES.map((s) => `'${s}'`).join(', ');
   const purge = db.prepare<[number]>(`DELETE FROM jobs WHERE expires_at IS NOT NULL AND expires_at <= ? AND status IN (${terminalList})`);
 
@@ -127,6 +129,16 @@ export function createSqliteStore(db: Database, clock: Clock): JobStore {
       const jobs = rows.slice(0, limit).map((r) => parse(r.body));
       const last = jobs[jobs.length - 1];
       return rows.length > limit && last ? { jobs, cursor: encodeCursor({ createdAt: last.createdAt, id: last.id }) } : { jobs };
+    },
+
+    /** Ends the key leases of runs whose process on this host is gone (see process-identity.ts). */
+    releaseAbandoned() {
+      let released = 0;
+      for (const lease of selectLeases.all(clock.now().getTime())) {
+        const holder = identityAfter(lease.owner, '@');
+        if (holder && isDeadHere(holder)) released += deleteLease.run(lease.key, lease.owner).changes;
+      }
+      return released;
     },
 
     async purgeExpired(nowEpochSeconds) {
