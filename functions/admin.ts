@@ -12,7 +12,7 @@ import type { Job, JobStatus } from '../shared/jobs/model.js';
 import { InvalidCursorError, type Backend, type JobPage, type JobQuery, type ReplaySelector } from '../shared/jobs/ports.js';
 import { describeDeadLetters, type DeadLetterView } from '../shared/jobs/dead-letters.js';
 import { replayDeadJobs } from '../shared/jobs/replay.js';
-import type { LambdaContext } from './lib/lambda-types.js';
+import type { Context } from 'aws-lambda';
 import { lazy, openRuntime, type Runtime } from './lib/runtime.js';
 import type { SyncFn, SyncPoliciesResult } from '../shared/reconcile/sync.js';
 import { UnknownPolicyError } from '../shared/reconcile/walk.js';
@@ -68,7 +68,7 @@ export function createAdminApp(runtime: Runtime): AdminApp {
 /** A sync stops walking this long before the invocation ends, so its summary is still returned. */
 const SYNC_DEADLINE_MARGIN_MS = 15_000;
 
-export async function handleAdmin(app: AdminApp, event: unknown, context?: Pick<LambdaContext, 'getRemainingTimeInMillis'>): Promise<AdminResponse> {
+export async function handleAdmin(app: AdminApp, event: unknown, context?: Pick<Context, 'getRemainingTimeInMillis'>): Promise<AdminResponse> {
   const parsed = requestSchema.safeParse(event);
   if (!parsed.success) {
     return { error: 'bad request', detail: parsed.error.issues.map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message)).join('; ') };
@@ -114,6 +114,6 @@ export async function handleAdmin(app: AdminApp, event: unknown, context?: Pick<
 
 const app = lazy(async () => createAdminApp(await openRuntime({ name: 'admin', needs: { webhookSecrets: false, registryCredentials: true } })));
 
-export async function handler(event: unknown, context?: LambdaContext): Promise<AdminResponse> {
+export async function handler(event: unknown, context?: Context): Promise<AdminResponse> {
   return handleAdmin(await app.get(), event, context);
 }

@@ -2,7 +2,7 @@
 // this with {"policy": "<name>"}; the reconcile engine lists the source, compares with the
 // destinations and enqueues jobs for what differs (initial sync + drift repair).
 import { z } from 'zod';
-import type { LambdaContext } from './lib/lambda-types.js';
+import type { Context } from 'aws-lambda';
 import { lazy, openRuntime } from './lib/runtime.js';
 import type { SyncFn, SyncPoliciesResult } from '../shared/reconcile/sync.js';
 import { UnknownPolicyError } from '../shared/reconcile/walk.js';
@@ -17,7 +17,7 @@ export class ReconcileRequestError extends Error {
 /** Reconcile stops walking this long before the invocation ends, so its summary is still returned. */
 const DEADLINE_MARGIN_MS = 30_000;
 
-export async function handleReconcile(sync: SyncFn, event: unknown, context?: Pick<LambdaContext, 'getRemainingTimeInMillis'>): Promise<SyncPoliciesResult> {
+export async function handleReconcile(sync: SyncFn, event: unknown, context?: Pick<Context, 'getRemainingTimeInMillis'>): Promise<SyncPoliciesResult> {
   const parsed = eventSchema.safeParse(event);
   if (!parsed.success) throw new ReconcileRequestError('reconcile expects {"policy": "<name>"} (the schedule rule sets it)');
   const { policy } = parsed.data;
@@ -37,6 +37,6 @@ export async function handleReconcile(sync: SyncFn, event: unknown, context?: Pi
 
 const app = lazy(async () => createSync(await openRuntime({ name: 'reconcile', needs: { webhookSecrets: false, registryCredentials: true } })));
 
-export async function handler(event: unknown, context: LambdaContext): Promise<SyncPoliciesResult> {
+export async function handler(event: unknown, context: Context): Promise<SyncPoliciesResult> {
   return handleReconcile(await app.get(), event, context);
 }

@@ -7,10 +7,14 @@
 import type { FerryConfig } from '../shared/config/schema.js';
 import { createIngest, type Ingest, type IngestResponse } from '../shared/intake/ingest.js';
 import type { WebhookRequest } from '../shared/events/types.js';
-import { isEventBridgeEvent, isFunctionUrlEvent, type EventBridgeEvent, type FunctionUrlEvent, type FunctionUrlResult } from './lib/lambda-types.js';
+import type { APIGatewayProxyStructuredResultV2, LambdaFunctionURLEvent } from 'aws-lambda';
+import { isEventBridgeEvent, isFunctionUrlEvent, type AnyEventBridgeEvent } from './lib/event-guards.js';
 import { lazy, openRuntime, type Env, type Runtime } from './lib/runtime.js';
 import { digestPushDelayFromEnv } from '../shared/policy/plan.js';
 import { ecrRegistryFor } from './lib/ecr-routing.js';
+
+/** What the webhook answers a Function URL request: always a status, JSON headers and a body. */
+export type FunctionUrlResult = APIGatewayProxyStructuredResultV2 & { statusCode: number; headers: Record<string, string>; body: string };
 
 export interface WebhookApp {
   http: Ingest;
@@ -46,7 +50,7 @@ function trustEcrRegistries(config: FerryConfig): FerryConfig {
   return { ...config, registries };
 }
 
-export function toWebhookRequest(event: FunctionUrlEvent): WebhookRequest {
+export function toWebhookRequest(event: LambdaFunctionURLEvent): WebhookRequest {
   const headers: Record<string, string | undefined> = {};
   for (const [name, value] of Object.entries(event.headers ?? {})) headers[name.toLowerCase()] = value;
   const query: Record<string, string | undefined> = { ...event.queryStringParameters };
@@ -70,7 +74,7 @@ export class EventBridgeDeliveryError extends Error {
  * EventBridge retries a failed invoke, so a queue outage (503) must fail the invocation;
  * anything else (ignored, unknown registry) is final and returned for the logs.
  */
-export async function handleEventBridge(app: WebhookApp, event: EventBridgeEvent): Promise<IngestResponse> {
+export async function handleEventBridge(app: WebhookApp, event: AnyEventBridgeEvent): Promise<IngestResponse> {
   const registry = ecrRegistryFor(app.runtime.config, event);
   if (registry === undefined) {
     app.runtime.logger.warn({ account: event.account, region: event.region, detailType: event['detail-type'], id: event.id }, 'eventbridge: no configured ecr registry matches this event');

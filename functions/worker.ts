@@ -11,7 +11,7 @@ import type { JobRunner, RunResult } from '../shared/jobs/runner.js';
 import type { JobQueue, ReceivedMessage } from '../shared/jobs/ports.js';
 import type { Logger } from '../shared/observability/logger.js';
 import { ENV } from './lib/baked-config.js';
-import type { LambdaContext, SqsBatchResponse, SqsEvent, SqsRecord } from './lib/lambda-types.js';
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { lazy, openRuntime, type Env, type Runtime } from './lib/runtime.js';
 
 /** Results after which the message must stay in the queue. */
@@ -51,14 +51,14 @@ export function abortMarginMs(remainingMs: number): number {
   return Math.min(60_000, Math.max(5_000, Math.round(remainingMs * 0.1)));
 }
 
-export function toReceivedMessage(record: SqsRecord): ReceivedMessage | undefined {
+export function toReceivedMessage(record: SQSRecord): ReceivedMessage | undefined {
   const message = decodeJobMessage(record.body);
   if (!message) return undefined;
   const count = Number(record.attributes.ApproximateReceiveCount ?? '1');
   return { message, receipt: record.receiptHandle, receiveCount: Number.isFinite(count) && count > 0 ? count : 1 };
 }
 
-export async function handleSqsBatch(app: WorkerApp, event: SqsEvent, context: Pick<LambdaContext, 'getRemainingTimeInMillis'>): Promise<SqsBatchResponse> {
+export async function handleSqsBatch(app: WorkerApp, event: SQSEvent, context: Pick<Context, 'getRemainingTimeInMillis'>): Promise<SQSBatchResponse> {
   const { runner, queue, logger } = app;
   const remaining = context.getRemainingTimeInMillis();
   const controller = new AbortController();
@@ -66,7 +66,7 @@ export async function handleSqsBatch(app: WorkerApp, event: SqsEvent, context: P
   const limit = pLimit(Math.max(1, Math.min(app.batchConcurrency, event.Records.length)));
   const failures: string[] = [];
 
-  const runRecord = async (record: SqsRecord): Promise<void> => {
+  const runRecord = async (record: SQSRecord): Promise<void> => {
     const received = toReceivedMessage(record);
     if (!received) {
       // Not a job message: let it cycle quickly; the redrive policy parks it, body intact, in the DLQ.
@@ -97,6 +97,6 @@ export async function handleSqsBatch(app: WorkerApp, event: SqsEvent, context: P
 
 const app = lazy(async () => createWorkerApp(await openRuntime({ name: 'worker', needs: { webhookSecrets: false, registryCredentials: true } })));
 
-export async function handler(event: SqsEvent, context: LambdaContext): Promise<SqsBatchResponse> {
+export async function handler(event: SQSEvent, context: Context): Promise<SQSBatchResponse> {
   return handleSqsBatch(await app.get(), event, context);
 }

@@ -1,7 +1,7 @@
 // Which configured ECR registry an EventBridge event belongs to: the registry whose URL
 // names the event's account and region. Only `kind: ecr` registries take such events.
 import type { FerryConfig } from '../../shared/config/schema.js';
-import type { EventBridgeEvent } from './lambda-types.js';
+import type { EventBridgeEvent } from 'aws-lambda';
 
 const ECR_HOST = /^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?$/;
 
@@ -11,7 +11,7 @@ export function parseEcrUrl(url: string): { account: string; region: string } | 
   return m ? { account: m[1]!, region: m[2]! } : undefined;
 }
 
-export function ecrRegistryFor(config: FerryConfig, event: Pick<EventBridgeEvent, 'account' | 'region'>): string | undefined {
+export function ecrRegistryFor(config: FerryConfig, event: Pick<EventBridgeEvent<string, unknown>, 'account' | 'region'>): string | undefined {
   const candidates = Object.entries(config.registries).filter(([, reg]) => reg.kind === 'ecr');
   for (const [name, reg] of candidates) {
     const ecr = parseEcrUrl(reg.url);

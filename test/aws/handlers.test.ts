@@ -5,7 +5,7 @@ import { describe, expect, it, beforeAll, afterAll } from 'vitest';
 import { DeleteMessageCommand, ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { BakedConfigError, bakeConfig, readBakedConfig } from '../../functions/lib/baked-config.js';
 import { ecrRegistryFor } from '../../functions/lib/ecr-routing.js';
-import type { FunctionUrlEvent, SqsEvent } from '../../functions/lib/lambda-types.js';
+import type { LambdaFunctionURLEvent, SQSEvent, SQSRecord } from 'aws-lambda';
 import { cachedSource, credentialsFromSecret, resolveSecrets, SecretResolutionError, webhookSecretValue } from '../../functions/lib/secrets.js';
 import { createWebhookApp, toFunctionUrlResult, toWebhookRequest } from '../../functions/webhook.js';
 import { abortMarginMs, handleSqsBatch, type WorkerApp } from '../../functions/worker.js';
@@ -14,6 +14,7 @@ import { parseConfigText } from '../../shared/config/load.js';
 import type { RunResult, JobRunner } from '../../shared/jobs/runner.js';
 import { silentLogger } from '../../shared/observability/logger.js';
 import { FerryMetrics } from '../../shared/observability/metrics.js';
+import { functionUrlEvent, sqsRecord } from './lambda-harness.js';
 import { FIXTURE_SECRET, loadFixture } from '../fixtures/load.js';
 import { emulatorCredentials, startAwsEmulators, type AwsEmulators } from '../aws-emulators/index.js';
 
@@ -30,9 +31,8 @@ retention: 48h
 `, 'handlers.yaml', {});
 
 describe('webhook: Function URL events', () => {
-  const event = (over: Partial<FunctionUrlEvent>): FunctionUrlEvent => ({
-    version: '2.0', rawPath: '/webhooks/src', rawQueryString: 'token=abc', isBase64Encoded: false,
-    requestContext: { http: { method: 'POST', path: '/webhooks/src' } }, ...over,
+  const event = (over: Partial<LambdaFunctionURLEvent>): LambdaFunctionURLEvent => ({
+    ...functionUrlEvent({ path: '/webhooks/src', query: 'token=abc' }), headers: {}, ...over,
   });
 
   it('path, method, query, lower-cased headers and the body become a WebhookRequest', () => {
@@ -133,16 +133,16 @@ describe('worker: partial batch responses', () => {
   });
 
   /** Real messages (real receipt handles) carrying job ids that tell the scripted runner what to return. */
-  async function batch(bodies: string[]): Promise<SqsEvent> {
+  async function batch(bodies: string[]): Promise<SQSEvent> {
     for (const body of bodies) await sqs.send(new SendMessageCommand({ QueueUrl: backend.resources.queueUrl, MessageBody: body }));
-    const records: SqsEvent['Records'] = [];
+    const records: SQSRecord[] = [];
     const wanted = new Set(bodies);
     while (records.length < bodies.length) {
       const res = await sqs.send(new ReceiveMessageCommand({ QueueUrl: backend.resources.queueUrl, MaxNumberOfMessages: 10, VisibilityTimeout: 60, MessageSystemAttributeNames: ['All'] }));
       for (const m of res.Messages ?? []) {
         // Leftovers of earlier cases (released with visibility 0) are dropped.
         if (!wanted.has(m.Body!)) await sqs.send(new DeleteMessageCommand({ QueueUrl: backend.resources.queueUrl, ReceiptHandle: m.ReceiptHandle! }));
-        else records.push({ messageId: m.MessageId!, receiptHandle: m.ReceiptHandle!, body: m.Body!, attributes: { ...m.Attributes } });
+        else records.push(sqsRecord(m));
       }
     }
     return { Records: records };

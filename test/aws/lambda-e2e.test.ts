@@ -12,7 +12,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { bakeConfig } from '../../functions/lib/baked-config.js';
-import type { FunctionUrlEvent, FunctionUrlResult } from '../../functions/lib/lambda-types.js';
+import type { LambdaFunctionURLEvent } from 'aws-lambda';
+import type { FunctionUrlResult } from '../../functions/webhook.js';
 import { openAwsBackend, type AwsBackend } from '../../shared/adapters/aws/index.js';
 import { parseConfigText } from '../../shared/config/load.js';
 import type { Job } from '../../shared/jobs/model.js';
@@ -20,7 +21,7 @@ import { emulatorCredentials, startAwsEmulators, type AwsEmulators } from '../aw
 import { inspectRaw, pushRandomImage, SkopeoError, type Credentials } from '../testbed/images.js';
 import { startRegistry, stopRegistries, type DistributionRegistry } from '../testbed/registries.js';
 import {
-  queueArnOf, startEventSourceMapping, startFunctionUrl, startSecretsManager,
+  functionUrlEvent, lambdaContext, queueArnOf, startEventSourceMapping, startFunctionUrl, startSecretsManager,
   type EventSourceMapping, type FunctionUrl, type SecretsManagerEndpoint,
 } from './lambda-harness.js';
 
@@ -94,16 +95,8 @@ async function jobsFor(repository: string): Promise<Job[]> {
   return (page as { jobs: Job[] }).jobs;
 }
 
-function urlEvent(path: string, body: string, headers: Record<string, string>, base64 = false): FunctionUrlEvent {
-  return {
-    version: '2.0',
-    rawPath: path,
-    rawQueryString: '',
-    headers,
-    body: base64 ? Buffer.from(body).toString('base64') : body,
-    isBase64Encoded: base64,
-    requestContext: { http: { method: 'POST', path } },
-  };
+function urlEvent(path: string, body: string, headers: Record<string, string>, base64 = false): LambdaFunctionURLEvent {
+  return functionUrlEvent({ path, headers, body: base64 ? Buffer.from(body).toString('base64') : body, isBase64Encoded: base64 });
 }
 
 beforeAll(async () => {
@@ -316,7 +309,7 @@ describe('AWS handlers end to end (Distribution -> Function URL -> webhook -> SQ
   it('the scheduled reconcile handler repairs drift the webhooks never reported; admin sync reports a policy in sync', async () => {
     // The ECR-like registry sends no notifications: only reconcile can find this image.
     const image = await pushRandomImage(`${ecrlike.host}/shop/web:v1`);
-    const result = await reconcile.handler({ policy: 'from-ecr' }, { awsRequestId: randomUUID(), functionName: 'ferry-reconcile', getRemainingTimeInMillis: () => 900_000 });
+    const result = await reconcile.handler({ policy: 'from-ecr' }, lambdaContext('ferry-reconcile', () => 900_000));
     expect(result.policies).toEqual([expect.objectContaining({ policy: 'from-ecr', enqueued: 1, errorCount: 0 })]);
     await arrives(`${dst.host}/from-ecr/shop/web:v1`, image.bytes);
 
@@ -326,7 +319,7 @@ describe('AWS handlers end to end (Distribution -> Function URL -> webhook -> SQ
       return summary && summary.copy === 0 && summary.enqueued === 0 ? summary : undefined;
     });
     expect(synced).toMatchObject({ policy: 'from-ecr', inSync: 2, errorCount: 0 });
-    await expect(reconcile.handler({ policy: 'gone' }, { awsRequestId: 'x', functionName: 'f', getRemainingTimeInMillis: () => 900_000 })).rejects.toThrow(/no policy named "gone"/);
+    await expect(reconcile.handler({ policy: 'gone' }, lambdaContext('ferry-reconcile', () => 900_000))).rejects.toThrow(/no policy named "gone"/);
   });
 
   it('the admin handler answers bad requests with a reason instead of failing the invoke', async () => {

@@ -8,9 +8,79 @@ import {
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type {
-  FunctionUrlEvent, FunctionUrlResult, LambdaContext, SqsBatchResponse, SqsEvent,
-} from '../../functions/lib/lambda-types.js';
+import type { Message } from '@aws-sdk/client-sqs';
+import type { Context, LambdaFunctionURLEvent, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { FunctionUrlResult } from '../../functions/webhook.js';
+
+/** A payload-2.0 event as a Function URL delivers it (the fields ferry reads, the rest filled as AWS fills them). */
+export function functionUrlEvent(fields: { method?: string; path: string; query?: string; headers?: Record<string, string>; body?: string; isBase64Encoded?: boolean }): LambdaFunctionURLEvent {
+  const query = fields.query ?? '';
+  const now = new Date();
+  return {
+    version: '2.0',
+    routeKey: '$default',
+    rawPath: fields.path,
+    rawQueryString: query,
+    headers: fields.headers ?? {},
+    ...(query ? { queryStringParameters: Object.fromEntries(new URLSearchParams(query)) } : {}),
+    ...(fields.body !== undefined ? { body: fields.body } : {}),
+    isBase64Encoded: fields.isBase64Encoded ?? false,
+    requestContext: {
+      accountId: 'anonymous',
+      apiId: 'function-url',
+      domainName: 'function-url.lambda-url.us-east-1.on.aws',
+      domainPrefix: 'function-url',
+      http: { method: fields.method ?? 'POST', path: fields.path, protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'test' },
+      requestId: randomUUID(),
+      routeKey: '$default',
+      stage: '$default',
+      time: now.toISOString(),
+      timeEpoch: now.getTime(),
+    },
+  };
+}
+
+/** An SQS event record for a received message, as the event source mapping builds it. */
+export function sqsRecord(m: Message, queueArn = 'arn:aws:sqs:us-east-1:000000000000:ferry-jobs'): SQSRecord {
+  const a = m.Attributes ?? {};
+  return {
+    messageId: m.MessageId!,
+    receiptHandle: m.ReceiptHandle!,
+    body: m.Body ?? '',
+    attributes: {
+      ApproximateReceiveCount: a.ApproximateReceiveCount ?? '1',
+      SentTimestamp: a.SentTimestamp ?? String(Date.now()),
+      SenderId: a.SenderId ?? 'AIDAEXAMPLE',
+      ApproximateFirstReceiveTimestamp: a.ApproximateFirstReceiveTimestamp ?? String(Date.now()),
+    },
+    messageAttributes: {},
+    md5OfBody: m.MD5OfBody ?? '',
+    eventSource: 'aws:sqs',
+    eventSourceARN: queueArn,
+    awsRegion: 'us-east-1',
+  };
+}
+
+/** The invocation context a function gets, counting down from `remainingMs`. */
+export function lambdaContext(functionName: string, remainingMs: () => number): Context {
+  const fail = (): never => {
+    throw new Error('the callback API is not used by ferry');
+  };
+  return {
+    callbackWaitsForEmptyEventLoop: false,
+    functionName,
+    functionVersion: '$LATEST',
+    invokedFunctionArn: `arn:aws:lambda:us-east-1:000000000000:function:${functionName}`,
+    memoryLimitInMB: '1024',
+    awsRequestId: randomUUID(),
+    logGroupName: `/aws/lambda/${functionName}`,
+    logStreamName: 'test',
+    getRemainingTimeInMillis: remainingMs,
+    done: fail,
+    fail,
+    succeed: fail,
+  };
+}
 
 function listen(server: Server): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -29,12 +99,12 @@ function close(server: Server): Promise<void> {
 export interface FunctionUrl {
   url: string;
   /** Every request, as the handler saw it, with its answer. */
-  calls: Array<{ event: FunctionUrlEvent; result: FunctionUrlResult }>;
+  calls: Array<{ event: LambdaFunctionURLEvent; result: FunctionUrlResult }>;
   stop(): Promise<void>;
 }
 
 /** An HTTP server that turns each request into a payload-2.0 event for `handler`, like a Function URL. */
-export async function startFunctionUrl(handler: (event: FunctionUrlEvent) => Promise<unknown>): Promise<FunctionUrl> {
+export async function startFunctionUrl(handler: (event: LambdaFunctionURLEvent) => Promise<unknown>): Promise<FunctionUrl> {
   const calls: FunctionUrl['calls'] = [];
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -46,16 +116,14 @@ export async function startFunctionUrl(handler: (event: FunctionUrlEvent) => Pro
       const body = Buffer.concat(chunks);
       // Function URLs base64-encode bodies that are not text; JSON arrives as text.
       const text = /json|text/.test(headers['content-type'] ?? '');
-      const event: FunctionUrlEvent = {
-        version: '2.0',
-        rawPath: url.pathname,
-        rawQueryString: url.search.slice(1),
+      const event = functionUrlEvent({
+        method: req.method ?? 'GET',
+        path: url.pathname,
+        query: url.search.slice(1),
         headers,
-        ...(url.search ? { queryStringParameters: Object.fromEntries(url.searchParams) } : {}),
         ...(body.length > 0 ? { body: text ? body.toString('utf8') : body.toString('base64') } : {}),
         isBase64Encoded: body.length > 0 && !text,
-        requestContext: { http: { method: req.method ?? 'GET', path: url.pathname, sourceIp: '127.0.0.1' }, requestId: randomUUID() },
-      };
+      });
       handler(event).then((raw) => {
         const result = raw as FunctionUrlResult;
         calls.push({ event, result });
@@ -72,7 +140,7 @@ export async function startFunctionUrl(handler: (event: FunctionUrlEvent) => Pro
 
 export interface EventSourceMapping {
   /** Each invocation: the records handed over and what the handler answered (or threw). */
-  invocations: Array<{ messageIds: string[]; response?: SqsBatchResponse; error?: string }>;
+  invocations: Array<{ messageIds: string[]; response?: SQSBatchResponse; error?: string }>;
   stop(): Promise<void>;
 }
 
@@ -83,7 +151,7 @@ export interface EventSourceMappingOptions {
   batchSize: number;
   /** The function timeout; getRemainingTimeInMillis counts down from it. */
   timeoutMs: number;
-  handler: (event: SqsEvent, context: LambdaContext) => Promise<SqsBatchResponse>;
+  handler: (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
 }
 
 /**
@@ -112,24 +180,9 @@ export function startEventSourceMapping(options: EventSourceMappingOptions): Eve
         continue;
       }
       if (messages.length === 0) continue;
-      const event: SqsEvent = {
-        Records: messages.map((m) => ({
-          messageId: m.MessageId!,
-          receiptHandle: m.ReceiptHandle!,
-          body: m.Body ?? '',
-          attributes: { ...m.Attributes },
-          messageAttributes: {},
-          eventSource: 'aws:sqs',
-          eventSourceARN: options.queueArn,
-          awsRegion: 'us-east-1',
-        })),
-      };
+      const event: SQSEvent = { Records: messages.map((m) => sqsRecord(m, options.queueArn)) };
       const started = Date.now();
-      const context: LambdaContext = {
-        awsRequestId: randomUUID(),
-        functionName: 'ferry-worker',
-        getRemainingTimeInMillis: () => Math.max(0, options.timeoutMs - (Date.now() - started)),
-      };
+      const context = lambdaContext('ferry-worker', () => Math.max(0, options.timeoutMs - (Date.now() - started)));
       const invocation: EventSourceMapping['invocations'][number] = { messageIds: event.Records.map((r) => r.messageId) };
       invocations.push(invocation);
       try {
