@@ -65,8 +65,9 @@ const registry = z.strictObject({
   kind: z.enum(EVENT_KINDS).default('distribution').describe('Webhook format this registry sends; picks the parser for POST /webhooks/<name>.'),
   auth: registryAuth.optional().describe('Credentials ferry uses against this registry: {username,password} | {token} | {dockerConfig: true} | {ecr: {region}} | {secretArn}.'),
   limits: z.strictObject({
-    requestsPerSecond: z.number().positive().default(50).describe('Request rate cap for this registry.'),
+    requestsPerSecond: z.number().positive().optional().describe('Hard ceiling on requests per second to this registry (shared by every worker on AWS). Default: no cap; the rate still slows for everyone on 429/503 and recovers after.'),
     concurrency: z.number().int().positive().default(8).describe('Requests in flight at once to this registry.'),
+    minRemaining: z.number().int().nonnegative().optional().describe('Pull quota floor (Docker Hub ratelimit-remaining): at or below it, pulls from this registry pause until the window frees some.'),
   }).prefault({}),
   artifactory: z.strictObject({
     accessMethod: z.enum(['path', 'subdomain']).default('path').describe('path (default; JFrog Cloud): images are <host>/<repo_key>/<image_name>, so events map to that repository. subdomain (or port): the repository key is in the host; events map to <image_name>.'),

@@ -8,6 +8,7 @@ import type { FerryMetrics } from '../observability/metrics.js';
 import { BandwidthLimiter } from '../registry/bandwidth.js';
 import type { RegistryClient } from '../registry/client.js';
 import { createRegistryClients } from '../registry/clients.js';
+import type { RateEvent } from '../registry/rate-control.js';
 import { processBlobIndex } from '../replicate/blob-index.js';
 import { BlobFlights } from '../replicate/blob-flights.js';
 import { awaitEventConsistency } from '../replicate/event-consistency.js';
@@ -28,11 +29,15 @@ export function createJobExecution(config: FerryConfig, backend: Backend, deps: 
   const { logger, metrics } = deps;
   const visibilitySeconds = Math.max(1, Math.ceil(config.worker.visibilityTimeout / 1000));
   // One limiter for every client: worker.bandwidth caps the process, not each registry.
-  const clients = createRegistryClients(config, { throttle: new BandwidthLimiter(config.worker.bandwidth) });
-  // Registries notify before they write the tag: a fresh push job waits (briefly) for it.
+  const clients = createRegistryClients(config, {
+    throttle: new BandwidthLimiter(config.worker.bandwidth),
+    ...(backend.rateStore ? { rateStore: backend.rateStore } : {}),
+    onRateEvent: rateEventReporter(logger, metrics),
+  });
   // Every job of this host (and, through the backend's index, of every other worker) uploads
   // a blob to a registry once; the others mount it.
   const blobs = new BlobFlights(backend.blobIndex ?? processBlobIndex);
+  // Registries notify before they write the tag: a fresh push job waits (briefly) for it.
   const replicate = awaitEventConsistency(createReplicator({ config, clients, logger, blobs }), clients);
   const runner = createJobRunner({
     queue: backend.queue,
@@ -52,5 +57,32 @@ export function createJobExecution(config: FerryConfig, backend: Backend, deps: 
     async close() {
       await Promise.all([...clients.values()].map((c) => c.close().catch(() => {})));
     },
+  };
+}
+
+/** Logs and counts a registry's back-offs and quota pauses. */
+export function rateEventReporter(logger: Logger, metrics: FerryMetrics | undefined): (registry: string, event: RateEvent) => void {
+  return (registry, event) => {
+    switch (event.kind) {
+      case 'slowed':
+        metrics?.registryBackoffs.inc({ registry, status: String(event.status) });
+        metrics?.registryRateLimit.set({ registry }, event.rate);
+        logger.warn({ registry, status: event.status, rate: Math.round(event.rate * 10) / 10, retryAfterMs: event.retryAfterMs },
+          event.status === 0 ? `registry ${registry}: another worker saw it throttle; every job slows down` : `registry ${registry} answered ${event.status}: every job slows down`);
+        break;
+      case 'recovered':
+        metrics?.registryRateLimit.set({ registry }, 0);
+        logger.info({ registry }, `registry ${registry}: back-off over, full rate again`);
+        break;
+      case 'pulls-paused':
+        metrics?.registryPullsPaused.set({ registry }, 1);
+        logger.warn({ registry, remaining: event.remaining, until: new Date(event.untilMs).toISOString() },
+          `registry ${registry}: pull quota down to ${event.remaining} (limits.minRemaining); pulls paused`);
+        break;
+      case 'pulls-resumed':
+        metrics?.registryPullsPaused.set({ registry }, 0);
+        logger.info({ registry, remaining: event.remaining }, `registry ${registry}: pull quota at ${event.remaining}; pulls resume`);
+        break;
+    }
   };
 }

@@ -1,5 +1,6 @@
 // Ports the core depends on. Adapters: shared/adapters/embedded (SQLite) and
 // shared/adapters/aws (SQS + DynamoDB). One contract suite (test/contract) runs on both.
+import type { RateStore } from '../registry/rate-control.js';
 import type { BlobIndex } from '../replicate/blob-index.js';
 import type { Job, JobMessage, JobStatus } from './model.js';
 
@@ -145,5 +146,7 @@ export interface Backend {
    * known to be dead (the embedded backend, same host); `ferry serve` calls it at start.
    */
   recoverAbandoned?(): Promise<{ messages: number; leases: number }>;
+  /** Registries' back-off state and request schedule, shared by every worker (AWS); absent = per process. */
+  rateStore?: RateStore;
   close(): Promise<void>;
 }

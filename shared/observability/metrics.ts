@@ -11,6 +11,9 @@ export class FerryMetrics {
   readonly webhookRequests = new Counter({ name: 'ferry_webhook_requests_total', help: 'Webhook requests by registry and HTTP status', labelNames: ['registry', 'status'] as const, registers: [this.registry] });
   readonly jobsEnqueued = new Counter({ name: 'ferry_jobs_enqueued_total', help: 'Jobs enqueued, by trigger', labelNames: ['trigger'] as const, registers: [this.registry] });
   readonly queueDepth = new Gauge({ name: 'ferry_queue_depth', help: 'Messages in the job queue, by state', labelNames: ['state'] as const, registers: [this.registry] });
+  readonly registryRateLimit = new Gauge({ name: 'ferry_registry_rate_limit', help: 'Requests per second a registry is held to by a back-off (0 = no back-off in force)', labelNames: ['registry'] as const, registers: [this.registry] });
+  readonly registryBackoffs = new Counter({ name: 'ferry_registry_backoffs_total', help: 'Times a registry slowed every job down after a 429/503 (status 0: learned from another worker)', labelNames: ['registry', 'status'] as const, registers: [this.registry] });
+  readonly registryPullsPaused = new Gauge({ name: 'ferry_registry_pulls_paused', help: '1 while pulls from a registry wait for its pull quota (limits.minRemaining)', labelNames: ['registry'] as const, registers: [this.registry] });
   readonly jobsByStatus = new Gauge({ name: 'ferry_jobs', help: 'Job records by status (sampled)', labelNames: ['status'] as const, registers: [this.registry] });
 
   constructor(options: { defaultMetrics?: boolean } = {}) {

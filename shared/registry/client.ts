@@ -8,6 +8,7 @@ import {
 import type { Credentials } from './credentials/types.js';
 import { listCatalog, listTags, type ListOptions } from './listing.js';
 import { deleteManifest, getManifest, headManifest, putManifest, type Manifest, type ManifestHead } from './manifests.js';
+import { RateController, type RateEvent, type RateStore } from './rate-control.js';
 import { RegistrySession } from './session.js';
 import type { RetryOptions } from './transport.js';
 
@@ -18,7 +19,11 @@ export interface RegistryClientOptions {
   url: string;
   insecure?: boolean;
   credentials?: Credentials;
-  limits?: { requestsPerSecond?: number; concurrency?: number };
+  limits?: { requestsPerSecond?: number; concurrency?: number; minRemaining?: number };
+  /** Where the back-off state and request schedule are shared with other processes (AWS workers). */
+  rateStore?: RateStore;
+  /** Back-offs, recoveries and quota pauses of this registry, for logs and metrics. */
+  onRateEvent?: (event: RateEvent) => void;
   /** Shared bytes/s limiter for every blob this client streams. */
   throttle?: BandwidthLimiter;
   timeouts?: { connectMs?: number; headersMs?: number; bodyMs?: number };
@@ -33,6 +38,8 @@ export class RegistryClient {
   /** `host[:port]`, as in image references. */
   readonly host: string;
   private readonly session: RegistrySession;
+  /** This registry's request pacing (adaptive, see rate-control.ts). */
+  readonly rate: RateController;
   private readonly throttle: BandwidthLimiter | undefined;
   private readonly upload: NonNullable<RegistryClientOptions['upload']>;
 
@@ -40,7 +47,15 @@ export class RegistryClient {
     this.name = options.name;
     this.url = options.url.replace(/\/+$/, '');
     this.host = new URL(this.url).host;
+    this.rate = new RateController({
+      registry: this.url,
+      ...(options.limits?.requestsPerSecond ? { ceiling: options.limits.requestsPerSecond } : {}),
+      ...(options.limits?.minRemaining !== undefined ? { minRemaining: options.limits.minRemaining } : {}),
+      ...(options.rateStore ? { store: options.rateStore } : {}),
+      ...(options.onRateEvent ? { onEvent: options.onRateEvent } : {}),
+    });
     this.session = new RegistrySession({
+      rateControl: this.rate,
       registry: options.name,
       url: this.url,
       ...(options.insecure !== undefined ? { insecure: options.insecure } : {}),

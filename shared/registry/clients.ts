@@ -3,6 +3,7 @@
 import type { FerryConfig, RegistryAuthConfig } from '../config/schema.js';
 import type { BandwidthLimiter } from './bandwidth.js';
 import { RegistryClient, type RegistryClientOptions } from './client.js';
+import type { RateEvent, RateStore } from './rate-control.js';
 import { dockerConfigCredentials } from './credentials/docker-config.js';
 import { ecrCredentials } from './credentials/ecr.js';
 import type { Credentials } from './credentials/types.js';
@@ -12,6 +13,10 @@ export interface CreateClientsOptions {
   throttle?: BandwidthLimiter;
   /** Credentials by registry name that replace the config's `auth` (e.g. resolved `secretArn`). */
   credentials?: Record<string, Credentials | undefined> | Map<string, Credentials | undefined>;
+  /** Shares each registry's back-off state and request schedule across processes. */
+  rateStore?: RateStore;
+  /** Back-offs and quota pauses, by registry name (logs, metrics). */
+  onRateEvent?: (registry: string, event: RateEvent) => void;
   /** Extra client options (timeouts, upload chunking) applied to every client. */
   clientDefaults?: Partial<Pick<RegistryClientOptions, 'timeouts' | 'retry' | 'upload'>>;
 }
@@ -40,7 +45,13 @@ export function createRegistryClients(config: FerryConfig, options: CreateClient
       url: registry.url,
       insecure: registry.insecure,
       ...(credentials !== undefined ? { credentials } : {}),
-      limits: { requestsPerSecond: registry.limits.requestsPerSecond, concurrency: registry.limits.concurrency },
+      limits: {
+        ...(registry.limits.requestsPerSecond !== undefined ? { requestsPerSecond: registry.limits.requestsPerSecond } : {}),
+        concurrency: registry.limits.concurrency,
+        ...(registry.limits.minRemaining !== undefined ? { minRemaining: registry.limits.minRemaining } : {}),
+      },
+      ...(options.rateStore ? { rateStore: options.rateStore } : {}),
+      ...(options.onRateEvent ? { onRateEvent: (event: RateEvent) => options.onRateEvent?.(name, event) } : {}),
       ...(options.throttle ? { throttle: options.throttle } : {}),
       ...options.clientDefaults,
     }));

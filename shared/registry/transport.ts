@@ -7,8 +7,8 @@ import { Agent, type Dispatcher } from 'undici';
 import { parseRetryAfter, RegistryError } from './errors.js';
 import { backoffDelayMs } from '../retry/backoff.js';
 import { sleep } from '../retry/sleep.js';
+import { RateController } from './rate-control.js';
 import { registrySecureContext } from './tls-trust.js';
-import { TokenBucket } from './token-bucket.js';
 
 export type HttpMethod = 'GET' | 'HEAD' | 'PUT' | 'POST' | 'PATCH' | 'DELETE';
 
@@ -24,8 +24,10 @@ export interface TransportOptions {
   url: string;
   /** Accept any TLS certificate (config `insecure: true`). */
   insecure?: boolean;
-  /** Requests started per second; 0/undefined = unlimited. */
+  /** Requests started per second at most; 0/undefined = no cap (the rate still adapts to 429/503). */
   requestsPerSecond?: number;
+  /** Paces requests and backs off on 429/503 (default: one of its own with `requestsPerSecond` as ceiling). */
+  rateControl?: RateController;
   /** Connections (and so requests in flight) per origin. */
   concurrency?: number;
   timeouts?: { connectMs?: number; headersMs?: number; bodyMs?: number };
@@ -98,13 +100,16 @@ export class Transport {
   readonly baseUrl: URL;
   private readonly agent: Dispatcher;
   private readonly downloads: Dispatcher;
-  private readonly rate: TokenBucket;
+  readonly rate: RateController;
   private readonly retryOptions: RetryOptions;
 
   constructor(options: TransportOptions) {
     this.registry = options.registry;
     this.baseUrl = new URL(options.url);
-    this.rate = new TokenBucket({ ratePerSecond: options.requestsPerSecond ?? 0 });
+    this.rate = options.rateControl ?? new RateController({
+      registry: options.registry,
+      ...(options.requestsPerSecond ? { ceiling: options.requestsPerSecond } : {}),
+    });
     this.retryOptions = options.retry ?? DEFAULT_RETRY;
     const t = options.timeouts ?? {};
     const agentOptions: Agent.Options = {
@@ -164,7 +169,7 @@ export class Transport {
   }
 
   private async once(url: URL, req: TransportRequest): Promise<TransportResponse> {
-    await this.rate.take(1, req.signal);
+    await this.rate.admit(req.method, req.signal);
     let data: Dispatcher.ResponseData;
     try {
       data = await (req.lane === 'download' ? this.downloads : this.agent).request({
@@ -179,6 +184,10 @@ export class Transport {
       throw this.networkError(e, req.method, url, req.context, req.signal);
     }
     const headers = data.headers;
+    this.rate.observe(data.statusCode, (name) => {
+      const value = headers[name];
+      return Array.isArray(value) ? value[0] : value;
+    });
     return {
       status: data.statusCode,
       url,

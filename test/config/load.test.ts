@@ -40,7 +40,7 @@ describe('a valid config', () => {
     expect(config.registries.src!.kind).toBe('distribution');
     expect(config.registries.dr!.insecure).toBe(false);
     expect(config.registries.dr!.webhook.allowUnauthenticated).toBe(false);
-    expect(config.registries.src!.limits).toEqual({ requestsPerSecond: 50, concurrency: 8 });
+    expect(config.registries.src!.limits).toEqual({ concurrency: 8 });
     expect(config.policies[0]).toMatchObject({ repositories: ['**'], tags: ['*'], deletes: false, override: true, destinations: [{ registry: 'dr', repository: '{repository}' }] });
     expect(config.worker).toEqual({ concurrency: 3, blobConcurrency: 4, maxAttempts: 5, retryDelay: 5000, bandwidth: 0, visibilityTimeout: 30_000, shutdownGrace: 30_000 });
     expect(config.retention).toBe(30 * 24 * 3600 * 1000);
@@ -69,7 +69,7 @@ registries:
   src: &local { url: "http://127.0.0.1:5000", insecure: true, limits: { concurrency: 2 } }
   dr: { <<: *local, url: "http://127.0.0.1:5001" }
 `, FILE, {});
-    expect(config.registries.dr).toMatchObject({ url: 'http://127.0.0.1:5001', insecure: true, limits: { concurrency: 2, requestsPerSecond: 50 } });
+    expect(config.registries.dr).toMatchObject({ url: 'http://127.0.0.1:5001', insecure: true, limits: { concurrency: 2 } });
   });
 
   it('leaves text that is not an env reference alone', () => {
