@@ -69,7 +69,10 @@ export async function enqueue(deps: EnqueueDeps, specs: JobSpec[], trigger: Trig
   /** Delay (0 = none) -> jobs to send with it, in spec order. */
   const toSend = new Map<number, Job[]>();
   const delays = specs.map(specDelay); // checked before anything is written
-  const jobs = specs.map((spec) => newJob(spec, trigger, now));
+  const jobs = specs.map((spec, i) => {
+    const job = newJob(spec, trigger, now);
+    return delays[i]! > 0 ? { ...job, nextAttemptAt: new Date(now.getTime() + delays[i]! * 1000).toISOString() } : job;
+  });
   const stored = deps.store.createMany
     ? await deps.store.createMany(jobs)
     : await createEach(deps.store, jobs);

@@ -59,6 +59,8 @@ export interface Job {
   /** What the run did: copied, deleted, or why it was skipped. */
   outcome?: { action: 'copied' | 'deleted' | 'skipped' | 'none'; reason?: string; digest?: string };
   lastError?: JobError;
+  /** When the job's message becomes receivable again: after a failed attempt's backoff, or a deferral. */
+  nextAttemptAt?: string;
   stats?: CopyStats;
   /** Replays of this job, newest last. */
   replays?: Array<{ at: string; by: string }>;

@@ -133,8 +133,9 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
       return 'dead';
     }
     const delayMs = backoffDelayMs(job.attempts, backoff, retryAfterMs);
-    await store.transition(job.id, ['running'], { status: 'failed', lastError: error });
-    await queue.retryLater(received.receipt, Math.ceil(delayMs / 1000));
+    const delaySeconds = Math.ceil(delayMs / 1000);
+    await store.transition(job.id, ['running'], { status: 'failed', lastError: error, nextAttemptAt: new Date(now.getTime() + delaySeconds * 1000).toISOString() });
+    await queue.retryLater(received.receipt, delaySeconds);
     metrics?.jobsFinished.inc({ status: 'failed', policy: job.policy });
     metrics?.jobDuration.observe({ status: 'failed' }, seconds);
     log?.warn({ err, error, attempts: job.attempts, retryInMs: delayMs }, 'job failed, will retry');
@@ -176,6 +177,7 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
           status: 'running',
           attempts: current.attempts + 1,
           startedAt: clock.now().toISOString(),
+          nextAttemptAt: undefined,
         });
         if (!job) {
           await queue.requeue(receipt, received.message, deferSeconds);

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import type { Job } from '../../shared/jobs/model.js';
 import { checkAdminToken } from '../../infra/local/serve/admin-auth.js';
 import { AdminInputError, parseJobsQuery, parseReplayBody, parseSyncBody } from '../../infra/local/serve/admin-requests.js';
-import { jobRow } from '../../infra/local/serve/job-view.js';
+import { jobDetails, jobRow } from '../../infra/local/serve/job-view.js';
 import { formatAddress, parseListen } from '../../infra/local/serve/listen.js';
 
 describe('--listen', () => {
@@ -80,6 +80,13 @@ describe('job table row', () => {
     });
     const digest = `sha256:${'b'.repeat(64)}`;
     expect(jobRow({ ...base, source: { ...base.source, reference: digest } }).source).toBe(`src/team/app@${digest}`);
+  });
+  it('`ferry job` shows when a failed or deferred job runs next, and not once it ran', () => {
+    const at = new Date(Date.now() + 60_000).toISOString();
+    const next = (job: Job) => jobDetails(job).find(([label]) => label === 'next attempt')?.[1];
+    expect(next({ ...base, status: 'failed', nextAttemptAt: at })).toMatch(new RegExp(`^${at.replace(/\./g, '\\.')} \\(in (59|60) s\\)$`));
+    expect(next({ ...base, status: 'queued', nextAttemptAt: at })).toBeDefined();
+    expect(next({ ...base, status: 'succeeded', nextAttemptAt: at })).toBeUndefined();
   });
   it('keeps long errors to one readable cell', () => {
     const row = jobRow({ ...base, lastError: { message: 'x'.repeat(500), transient: false } });

@@ -123,6 +123,8 @@ describe('transient failures', () => {
       status: 'failed',
       attempts: 1,
       lastError: { message: 'HTTP 503 Service Unavailable from dr', status: 503, registry: 'dr', code: 'UNAVAILABLE', transient: true },
+      // Shown by `ferry job` and the API: when the message becomes receivable again.
+      nextAttemptAt: new Date(h.clock.now().getTime() + 4000).toISOString(),
     });
     // Equal jitter with random 0.5: 5 s * (1/2 + 0.5/2) = 3.75 s -> 4 s of invisibility.
     h.clock.advance(3000);
@@ -132,6 +134,7 @@ describe('transient failures', () => {
     expect(again.receiveCount).toBe(2);
     expect(await r.handle(again)).toBe('succeeded');
     expect(await h.store.get(job.id)).toMatchObject({ status: 'succeeded', attempts: 2, lastError: { status: 503 } });
+    expect((await h.store.get(job.id))?.nextAttemptAt).toBeUndefined();
     expect(await finished('failed')).toBe(1);
     expect(await finished('succeeded')).toBe(1);
   });

@@ -62,6 +62,10 @@ export function jobDetails(job: Job): Array<[string, string]> {
     ['created', job.createdAt],
     ['updated', job.updatedAt],
   ];
+  if (job.nextAttemptAt && (job.status === 'failed' || job.status === 'queued')) {
+    const inSeconds = Math.max(0, Math.round((Date.parse(job.nextAttemptAt) - Date.now()) / 1000));
+    lines.push(['next attempt', `${job.nextAttemptAt} (in ${inSeconds} s)`]);
+  }
   if (job.startedAt) lines.push(['started', job.startedAt]);
   if (job.finishedAt) lines.push(['finished', job.finishedAt]);
   if (job.outcome) {
