@@ -4,8 +4,10 @@
 // Before running a fresh push job, wait briefly until the source tag resolves to the
 // digest the event reported; then run the job as usual (the source stays authoritative:
 // if the tag moved on in the meantime, the job copies whatever it points at now).
+// Transient answers (5xx, 429, resets) during the wait are polled through, not job failures.
 import { isTag } from '../oci/grammar.js';
 import type { RegistryClient } from '../registry/client.js';
+import { RegistryError } from '../registry/errors.js';
 import { pause } from '../retry/sleep.js';
 import type { ReplicateJob, ReplicationTask } from './types.js';
 
@@ -34,8 +36,16 @@ export function awaitEventConsistency(replicate: ReplicateJob, clients: Map<stri
     if (source && awaitsTag(job, freshMs)) {
       const deadline = Date.now() + maxWaitMs;
       for (;;) {
-        const head = await source.headManifest(job.source.repository, job.source.reference, opts.signal);
-        if (head?.digest === job.source.digest || Date.now() >= deadline || opts.signal?.aborted) break;
+        let digest: string | undefined;
+        try {
+          digest = (await source.headManifest(job.source.repository, job.source.reference, opts.signal))?.digest;
+        } catch (err) {
+          // A registry busy with the very push it notified about may answer 5xx or drop the
+          // connection: poll again within the window; past it, the job itself meets (and
+          // classifies) whatever the source does then.
+          if (!(err instanceof RegistryError && err.transient) || opts.signal?.aborted) throw err;
+        }
+        if (digest === job.source.digest || Date.now() >= deadline || opts.signal?.aborted) break;
         await pause(pollMs, opts.signal);
       }
     }

@@ -7,6 +7,7 @@ import { RegistryClient } from '../../shared/registry/client.js';
 import { awaitEventConsistency } from '../../shared/replicate/event-consistency.js';
 import type { ReplicateJob } from '../../shared/replicate/types.js';
 import { buildImage, pushImage, pushRandomImage } from '../testbed/images.js';
+import { startFaultProxy } from '../testbed/fault-proxy.js';
 import { startRegistries, stopAllRegistries, type DistributionRegistry } from '../testbed/registries.js';
 
 let src: DistributionRegistry;
@@ -64,6 +65,40 @@ describe('event consistency', () => {
     const outcome = await replicate(pushJob('team/late', `sha256:${'0'.repeat(64)}`), {});
     expect(outcome.digest).toBe(current.digest);
     expect(Date.now() - started).toBeGreaterThanOrEqual(300);
+  });
+
+  it('polls through 5xx answers and dropped connections within its window instead of failing the job', async () => {
+    const proxy = await startFaultProxy(src.url);
+    const viaProxy = new RegistryClient({ name: 'src', url: proxy.url, insecure: true });
+    try {
+      await pushRandomImage(`${src.host}/team/flaky:v1`, { layerSizes: [1000] });
+      const next = await buildImage({ layerSizes: [2000], label: 'flaky-next' });
+      try {
+        // Every manifest HEAD fails for a while (500, 503, a reset), as a registry busy with
+        // the push it notified about sometimes does; the tag moves meanwhile.
+        proxy.failWith({ method: 'HEAD', path: '/manifests/' }, 500, 3);
+        proxy.inject({ match: { method: 'HEAD', path: '/manifests/' }, fault: { kind: 'reset' }, times: 2 });
+        proxy.failWith({ method: 'HEAD', path: '/manifests/' }, 503, 3);
+        const replicate = awaitEventConsistency(seeingTag(), new Map([['src', viaProxy]]), { maxWaitMs: 15_000 });
+        const running = replicate(pushJob('team/flaky', next.digest), {});
+        await new Promise((r) => setTimeout(r, 300));
+        await pushImage(next, `${src.host}/team/flaky:v1`);
+        expect((await running).digest).toBe(next.digest);
+        expect(proxy.pendingFaults()).toBe(0);
+        const heads = proxy.requests.filter((r) => r.method === 'HEAD');
+        expect(heads.filter((r) => r.status >= 500 || r.status === 0).length).toBeGreaterThanOrEqual(8);
+        expect(heads.at(-1)?.status).toBe(200);
+      } finally {
+        await next.dispose();
+      }
+      // Outside the window the error is the job's: a permanent one is not swallowed either.
+      proxy.failWith({ method: 'HEAD', path: '/manifests/' }, 401, Infinity);
+      const replicate = awaitEventConsistency(seeingTag(), new Map([['src', viaProxy]]), { maxWaitMs: 5_000 });
+      await expect(replicate(pushJob('team/flaky', `sha256:${'1'.repeat(64)}`), {})).rejects.toThrow();
+    } finally {
+      await viaProxy.close();
+      await proxy.stop();
+    }
   });
 
   it('old events and non-event jobs do not wait', async () => {
