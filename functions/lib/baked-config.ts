@@ -60,6 +60,8 @@ export function bakeConfig(config: FerryConfig): BakedConfig {
       retryDelay: ms(config.worker.retryDelay),
       visibilityTimeout: ms(config.worker.visibilityTimeout),
       shutdownGrace: ms(config.worker.shutdownGrace),
+      jobTimeout: ms(config.worker.jobTimeout),
+      minTransferRateWindow: ms(config.worker.minTransferRateWindow),
     },
     retention: ms(config.retention),
   };

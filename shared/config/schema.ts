@@ -151,6 +151,12 @@ export const configSchema = z.strictObject({
     visibilityTimeout: duration.default(30_000).describe('How long a received job stays hidden from other workers; a heartbeat extends it every third of it while the job runs, so a job whose worker died runs again this soon.'),
     /** SIGTERM: how long running jobs may finish before they are released. */
     shutdownGrace: duration.default(30_000).describe('On SIGTERM, how long running jobs may finish before they are released.'),
+    jobTimeout: duration.refine((v) => v >= 1000, 'at least 1s').default(3_600_000)
+      .describe('Longest run of one job attempt; a run cut by it is retried (then dead-lettered) like any transient failure.'),
+    minTransferRate: bandwidth.default(1024)
+      .describe('Blob transfers averaging less than this over minTransferRateWindow are cut (like curl --speed-limit); 0 = off.'),
+    minTransferRateWindow: duration.refine((v) => v >= 1000, 'at least 1s').default(60_000)
+      .describe('The window minTransferRate is averaged over (like curl --speed-time).'),
   }).prefault({}),
   admin: z.strictObject({ token: z.string().min(1).optional().describe('Bearer token of the admin API. Use ${env:NAME}.') }).prefault({}),
   /** Terminal job records expire after this long. */

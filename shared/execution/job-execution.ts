@@ -47,6 +47,7 @@ export function createJobExecution(config: FerryConfig, backend: Backend, deps: 
     retryDelayMs: config.worker.retryDelay,
     visibilitySeconds,
     retentionMs: config.retention,
+    jobTimeoutMs: config.worker.jobTimeout,
     logger,
     ...(metrics ? { metrics } : {}),
   });

@@ -3,6 +3,7 @@
 // job given up on by mistake, and maxAttempts bounds the cost.
 import { DigestMismatchError, RegistryError, UnsupportedManifestError } from '../registry/errors.js';
 import { PermanentJobError } from '../replicate/errors.js';
+import { JobTimeoutError } from './job-timeout.js';
 import type { JobError } from './model.js';
 
 export interface Classification {
@@ -64,6 +65,8 @@ function registryTransient(err: RegistryError): boolean {
 export function classifyError(err: unknown): Classification {
   const message = err instanceof Error ? err.message : String(err);
   const chain = causeChain(err);
+  // Whatever the cut-off run was doing when the deadline came, the deadline is the reason.
+  if (err instanceof JobTimeoutError) return { error: { message, code: 'JOB_TIMEOUT', transient: true } };
   const reg = chain.find((e): e is RegistryError => e instanceof RegistryError);
   if (reg) {
     const error: JobError = { message, registry: reg.registry, transient: registryTransient(reg) };

@@ -12,10 +12,15 @@ import type { Logger } from '../observability/logger.js';
 import type { ReplicateJob, ReplicateOutcome } from '../replicate/types.js';
 import { backoffDelayMs, MAX_BACKOFF_MS, type Jitter } from '../retry/backoff.js';
 import { classifyError } from './classify.js';
+import { attemptDeadline, JobTimeoutError } from './job-timeout.js';
 import { DEFAULT_TTL_SECONDS, isTerminal, type Job, type JobError } from './model.js';
 import { JobUploadSessions } from './upload-sessions.js';
 import { selfIdentity } from './process-identity.js';
 import { systemClock, type Clock, type JobQueue, type JobStore, type ReceivedMessage } from './ports.js';
+
+export const DEFAULT_JOB_TIMEOUT_MS = 3_600_000;
+/** After the job timeout fires, how long the run may take to stop before the runner stops waiting for it. */
+const JOB_TIMEOUT_GRACE_MS = 15_000;
 
 export type RunResult = 'succeeded' | 'skipped' | 'retry' | 'dead' | 'duplicate' | 'deferred';
 
@@ -33,6 +38,8 @@ export interface JobRunnerOptions {
   retentionMs?: number;
   /** Delay before a deferred message (key busy) is tried again. Default 5 s. */
   deferSeconds?: number;
+  /** Longest run of one attempt (worker.jobTimeout, ms); then it is cut and counts as a transient failure. Default 1 h. */
+  jobTimeoutMs?: number;
   /** Heartbeat period; default a third of the visibility timeout. */
   heartbeatMs?: number;
   maxBackoffMs?: number;
@@ -52,6 +59,7 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
   const clock = options.clock ?? systemClock;
   const retentionSeconds = Math.round((options.retentionMs ?? DEFAULT_TTL_SECONDS * 1000) / 1000);
   const deferSeconds = options.deferSeconds ?? 5;
+  const jobTimeoutMs = options.jobTimeoutMs ?? DEFAULT_JOB_TIMEOUT_MS;
   const heartbeatMs = options.heartbeatMs ?? Math.max(1000, (visibilitySeconds * 1000) / 3);
   const backoff = {
     baseMs: options.retryDelayMs,
@@ -188,13 +196,22 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
         stopHeartbeat = startHeartbeat(receipt, job.key, owner, log);
         const started = performance.now();
         let outcome: ReplicateOutcome;
+        const deadline = attemptDeadline(jobTimeoutMs, JOB_TIMEOUT_GRACE_MS);
         try {
-          outcome = await replicate(job, { ...(signal ? { signal } : {}), uploads: new JobUploadSessions(store, job.id, job.uploads) });
+          const runSignal = signal ? AbortSignal.any([signal, deadline.signal]) : deadline.signal;
+          outcome = await Promise.race([
+            replicate(job, { signal: runSignal, uploads: new JobUploadSessions(store, job.id, job.uploads) }),
+            // Work that does not stop when its signal fires must not pin the worker either.
+            deadline.expired.then((timeout) => Promise.reject(timeout)),
+          ]);
         } catch (err) {
           stopHeartbeat();
           if (!(await stillOwner(job, owner, log))) return 'duplicate';
           if (signal?.aborted) return await release(current, job, received, log);
-          return await finishFailure(job, err, received, started, log);
+          const failure = deadline.signal.aborted && !(err instanceof JobTimeoutError) ? new JobTimeoutError(jobTimeoutMs, err) : err;
+          return await finishFailure(job, failure, received, started, log);
+        } finally {
+          deadline.clear();
         }
         stopHeartbeat();
         if (!(await stillOwner(job, owner, log))) {

@@ -9,6 +9,7 @@ import { DigestVerifier, verifyingTap } from './digest.js';
 import { DigestMismatchError, RegistryError, type RegistryErrorContext } from './errors.js';
 import type { BodyTap } from './transport.js';
 import type { RegistrySession } from './session.js';
+import { watchTransferRate, type RateFloor } from './transfer-rate.js';
 import type { TransportResponse } from './transport.js';
 
 export interface BlobDescriptor {
@@ -84,7 +85,7 @@ function isRedirect(status: number): boolean {
  */
 export async function openBlob(
   session: RegistrySession, repository: string, digest: string,
-  options: { signal?: AbortSignal; throttle?: BandwidthLimiter; offset?: number } = {},
+  options: { signal?: AbortSignal; throttle?: BandwidthLimiter; offset?: number; rateFloor?: RateFloor } = {},
 ): Promise<{ stream: Readable; size: number | undefined }> {
   const context = { repository, reference: digest };
   const offset = options.offset ?? 0;
@@ -126,7 +127,7 @@ export async function openBlob(
     // made it unneeded) stays silent.
     const destroy = body.destroy.bind(body);
     body.destroy = (err?: Error) => destroy(err ? sourceError(err) : undefined);
-    return { stream: keepErrorsForReader(body), size };
+    return { stream: cutWhenTooSlow(keepErrorsForReader(body), body), size };
   }
   const out = keepErrorsForReader(options.throttle && !options.throttle.unlimited ? options.throttle.stream() : new PassThrough({ highWaterMark: 1024 * 1024 }));
   // A failing source stream surfaces as an error of the source registry, not of whoever reads it.
@@ -137,7 +138,21 @@ export async function openBlob(
   // A registry that ignored the Range header sent the whole blob: drop the bytes before `offset`.
   if (offset > 0 && !partial) body.pipe(skipBytes(offset)).pipe(out);
   else body.pipe(out);
-  return { stream: out, size };
+  return { stream: cutWhenTooSlow(out, body), size };
+
+  /** Below the rate floor the transfer is cut with a transient error saying so. */
+  function cutWhenTooSlow(stream: Readable, watched: Readable): Readable {
+    const floor = options.rateFloor;
+    if (floor && floor.bytesPerSecond > 0) {
+      watchTransferRate(watched, floor, (moved) => {
+        stream.destroy(session.error(
+          `GET blob ${repository}@${digest} at registry ${session.registry}: ${moved} bytes in the last ${floor.windowMs / 1000} s, below the floor of ${floor.bytesPerSecond} bytes/s (worker.minTransferRate)`,
+          { ...context, code: 'TOO_SLOW' },
+        ));
+      });
+    }
+    return stream;
+  }
 }
 
 /**

@@ -10,6 +10,7 @@ import { listCatalog, listTags, type ListOptions } from './listing.js';
 import { deleteManifest, getManifest, headManifest, putManifest, type Manifest, type ManifestHead } from './manifests.js';
 import { RateController, type RateEvent, type RateStore } from './rate-control.js';
 import { RegistrySession } from './session.js';
+import { DEFAULT_RATE_FLOOR, type RateFloor } from './transfer-rate.js';
 import type { RetryOptions } from './transport.js';
 
 export interface RegistryClientOptions {
@@ -28,6 +29,8 @@ export interface RegistryClientOptions {
   throttle?: BandwidthLimiter;
   timeouts?: { connectMs?: number; headersMs?: number; bodyMs?: number };
   retry?: RetryOptions;
+  /** Blob downloads slower than this over its window are cut (default 1 KiB/s over 60 s; bytesPerSecond 0 = off). */
+  rateFloor?: RateFloor;
   /** Chunked upload settings (threshold and chunk size in bytes). */
   upload?: { chunkThreshold?: number; chunkSize?: number; maxResumes?: number };
 }
@@ -41,6 +44,7 @@ export class RegistryClient {
   /** This registry's request pacing (adaptive, see rate-control.ts). */
   readonly rate: RateController;
   private readonly throttle: BandwidthLimiter | undefined;
+  private readonly rateFloor: RateFloor;
   private readonly upload: NonNullable<RegistryClientOptions['upload']>;
 
   constructor(options: RegistryClientOptions) {
@@ -66,6 +70,7 @@ export class RegistryClient {
       ...(options.retry ? { retry: options.retry } : {}),
     });
     this.throttle = options.throttle;
+    this.rateFloor = options.rateFloor ?? DEFAULT_RATE_FLOOR;
     this.upload = options.upload ?? {};
   }
 
@@ -100,7 +105,7 @@ export class RegistryClient {
   /** Streams a blob (throttled by the shared limiter), from byte `offset` on when given. */
   openBlob(repository: string, digest: string, signal?: AbortSignal, offset?: number): Promise<{ stream: Readable; size: number | undefined }> {
     return openBlob(this.session, repository, digest, {
-      ...(signal ? { signal } : {}), ...(this.throttle ? { throttle: this.throttle } : {}), ...(offset ? { offset } : {}),
+      ...(signal ? { signal } : {}), ...(this.throttle ? { throttle: this.throttle } : {}), ...(offset ? { offset } : {}), rateFloor: this.rateFloor,
     });
   }
 

@@ -53,6 +53,7 @@ export function createRegistryClients(config: FerryConfig, options: CreateClient
       ...(options.rateStore ? { rateStore: options.rateStore } : {}),
       ...(options.onRateEvent ? { onRateEvent: (event: RateEvent) => options.onRateEvent?.(name, event) } : {}),
       ...(options.throttle ? { throttle: options.throttle } : {}),
+      rateFloor: { bytesPerSecond: config.worker.minTransferRate, windowMs: config.worker.minTransferRateWindow },
       ...options.clientDefaults,
     }));
   }

@@ -33,9 +33,9 @@ export class RegistryError extends Error {
     if (ctx.retryAfterMs !== undefined) this.retryAfterMs = ctx.retryAfterMs;
   }
 
-  /** Network failures, timeouts, 408, 429 and 5xx may succeed later; the rest will not. */
+  /** Network failures, timeouts, transfers below the rate floor, 408, 429 and 5xx may succeed later; the rest will not. */
   get transient(): boolean {
-    if (this.code === 'NETWORK' || this.code === 'TIMEOUT') return true;
+    if (this.code === 'NETWORK' || this.code === 'TIMEOUT' || this.code === 'TOO_SLOW') return true;
     if (this.status === undefined) return false;
     return this.status === 408 || this.status === 429 || this.status >= 500;
   }

@@ -42,7 +42,10 @@ describe('a valid config', () => {
     expect(config.registries.dr!.webhook.allowUnauthenticated).toBe(false);
     expect(config.registries.src!.limits).toEqual({ concurrency: 8 });
     expect(config.policies[0]).toMatchObject({ repositories: ['**'], tags: ['*'], deletes: false, override: true, destinations: [{ registry: 'dr', repository: '{repository}' }] });
-    expect(config.worker).toEqual({ concurrency: 3, blobConcurrency: 4, maxAttempts: 5, retryDelay: 5000, bandwidth: 0, visibilityTimeout: 30_000, shutdownGrace: 30_000 });
+    expect(config.worker).toEqual({
+      concurrency: 3, blobConcurrency: 4, maxAttempts: 5, retryDelay: 5000, bandwidth: 0, visibilityTimeout: 30_000, shutdownGrace: 30_000,
+      jobTimeout: 3_600_000, minTransferRate: 1024, minTransferRateWindow: 60_000,
+    });
     expect(config.retention).toBe(30 * 24 * 3600 * 1000);
   });
 
@@ -52,6 +55,9 @@ describe('a valid config', () => {
     expect(config.worker.visibilityTimeout).toBe(120_000);
     expect(config.worker.shutdownGrace).toBe(3000);
     expect(config.worker.bandwidth).toBe(50 * 1024 * 1024);
+    const limits = parseConfigText(`${BASE}worker: { jobTimeout: 2h, minTransferRate: 10KiB/s, minTransferRateWindow: 30s }\n`, FILE, {});
+    expect(limits.worker).toMatchObject({ jobTimeout: 7_200_000, minTransferRate: 10 * 1024, minTransferRateWindow: 30_000 });
+    expect(parseConfigText(`${BASE}worker: { minTransferRate: 0 }\n`, FILE, {}).worker.minTransferRate).toBe(0);
     expect(config.retention).toBe(3_600_000);
   });
 
@@ -96,7 +102,7 @@ describe('config errors read "<file>: <path>: <problem>"', () => {
 
   it('an unknown key with no near match lists what is allowed', () => {
     const lines = problems(`${BASE}worker: { speed: 3 }\n`);
-    expect(lines[0]).toMatch(/^ferry\.yaml: worker\.speed: unknown key \(allowed: concurrency, blobConcurrency, maxAttempts, retryDelay, bandwidth, visibilityTimeout, shutdownGrace\)/);
+    expect(lines[0]).toMatch(/^ferry\.yaml: worker\.speed: unknown key \(allowed: concurrency, blobConcurrency, maxAttempts, retryDelay, bandwidth, visibilityTimeout, shutdownGrace, jobTimeout, minTransferRate, minTransferRateWindow\)/);
   });
 
   it('a wrong type says what was expected', () => {

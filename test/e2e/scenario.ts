@@ -31,6 +31,8 @@ export interface ScenarioOptions {
    * `settled()` waiting.
    */
   env?: NodeJS.ProcessEnv;
+  /** More registries for the config (e.g. a hostile test server), beside src and dst. */
+  registries?: Record<string, Record<string, unknown>>;
   /** Extra options for the source registry (e.g. blobDescriptorCache). */
   sourceRegistry?: Pick<DistributionOptions, 'blobDescriptorCache'>;
 }
@@ -109,6 +111,7 @@ export async function startScenario(options: ScenarioOptions): Promise<Scenario>
       registries: {
         src: { url: src.url, insecure: true, kind: 'distribution', webhook: { secret: webhookSecret } },
         dst: { url: dst.url, insecure: true },
+        ...opts.registries,
       },
       policies: opts.policies,
       worker: { concurrency: 3, retryDelay: '500ms', maxAttempts: 3, ...opts.worker },

@@ -2,7 +2,7 @@
 // runner: here it is a real function that records what it did, or throws the errors the
 // registry client throws.
 import { createServer } from 'node:net';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { PermanentJobError } from '../../shared/replicate/errors.js';
 import { createJobRunner, type JobRunnerOptions } from '../../shared/jobs/runner.js';
 import { replayDeadJobs } from '../../shared/jobs/replay.js';
@@ -403,5 +403,45 @@ describe('one key, one run at a time', () => {
     expect(jobs.length).toBeGreaterThan(keys.length); // some events did arrive while their key ran
     expect(jobs.every((j) => j.status === 'succeeded')).toBe(true);
     expect(await h.queue.depth()).toEqual({ queued: 0, inFlight: 0, dead: 0 });
+  });
+});
+
+describe('worker.jobTimeout', () => {
+  /** Runs until its signal fires, like a copy stuck on a trickling source. */
+  const untilAborted: ReplicateJob<Job> = (_job, { signal }) => new Promise((_resolve, reject) => {
+    signal!.addEventListener('abort', () => reject(new RegistryError('GET blob cut', { registry: 'src', code: 'NETWORK', cause: signal!.reason })), { once: true });
+  });
+
+  it('cuts a run at the deadline and records a transient JOB_TIMEOUT failure, then dead-letters with that reason', async () => {
+    const job = await h.enqueueEvent();
+    const r = runner(untilAborted, { jobTimeoutMs: 200, maxAttempts: 2, retryDelayMs: 0 });
+    const started = Date.now();
+    expect(await r.handle(await h.receiveOne())).toBe('retry');
+    expect(Date.now() - started).toBeLessThan(2000);
+    const failed = await h.store.get(job.id);
+    expect(failed).toMatchObject({ status: 'failed', attempts: 1, lastError: { code: 'JOB_TIMEOUT', transient: true } });
+    expect(failed!.lastError!.message).toMatch(/exceeded worker.jobTimeout \(200ms\) \(cut while: GET blob cut\)/);
+
+    h.clock.advance(60_000);
+    expect(await r.handle(await h.receiveOne())).toBe('dead');
+    const dead = await h.store.get(job.id);
+    expect(dead).toMatchObject({ status: 'dead', attempts: 2, lastError: { code: 'JOB_TIMEOUT' } });
+    const [letter] = await h.queue.listDead();
+    expect(letter?.reason).toMatch(/^attempts exhausted \(2\/2\): job attempt exceeded worker.jobTimeout/);
+  });
+
+  it('stops waiting for a run that ignores its signal once the grace after the deadline is over', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval'] });
+    try {
+      const job = await h.enqueueEvent();
+      const received = await h.receiveOne();
+      const never: ReplicateJob<Job> = () => new Promise(() => undefined);
+      const result = runner(never, { jobTimeoutMs: 1000 }).handle(received);
+      await vi.advanceTimersByTimeAsync(1000 + 15_000);
+      expect(await result).toBe('retry');
+      expect(await h.store.get(job.id)).toMatchObject({ status: 'failed', lastError: { code: 'JOB_TIMEOUT', transient: true } });
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
