@@ -9,6 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { enqueue, type JobSpec } from '../../shared/jobs/enqueue.js';
+import { createJobRunner } from '../../shared/jobs/runner.js';
 import { jobKey, type Job, type JobMessage } from '../../shared/jobs/model.js';
 import { InvalidCursorError, type Backend, type JobQueue, type ReceivedMessage } from '../../shared/jobs/ports.js';
 
@@ -653,6 +654,40 @@ export function describeBackendContract(name: string, open: () => Promise<Contra
         const second = await receiveUntil(b.queue, 1, 60);
         expect(second.map((r) => r.message)).toEqual([{ jobId: later!.job.id, key: later!.job.key }]);
         expect(second[0]!.receiveCount).toBe(1);
+      }, timeout);
+    });
+
+    describe('job runner on this backend', () => {
+      const stats = { manifests: 0, blobs: { copied: 0, skipped: 0, mounted: 0 }, bytes: 0, ms: 0 };
+
+      it('a job whose worker died is run again within worker.visibilityTimeout, though received with a far longer visibility', async () => {
+        const trigger = { kind: 'event' as const, eventId: randomUUID(), at: new Date().toISOString(), action: 'push' as const };
+        const clock = b.clock ? { clock: b.clock } : {};
+        const [created] = await enqueue({ queue: b.queue, store: b.store, ...clock }, [{
+          policy: 'mirror', source: { registry: 'src', repository: 'team/crash', reference: 'v1' }, destination: { registry: 'dr', repository: 'team/crash' },
+        }], trigger);
+        // An SQS event source receives with the queue's own timeout (6 x the function timeout).
+        const [received] = await receiveUntil(b.queue, 1, 3600);
+        let started!: () => void;
+        const running = new Promise<void>((resolve) => (started = resolve));
+        // The worker dies mid-copy: its run never ends and no heartbeat follows the first.
+        const dying = createJobRunner({
+          queue: b.queue, store: b.store, maxAttempts: 3, retryDelayMs: 1000, visibilitySeconds: 2, heartbeatMs: 3_600_000, ...clock,
+          replicate: () => { started(); return new Promise(() => {}); },
+        });
+        void dying.handle(received!);
+        await running;
+        await sleep(500);
+        expect((await b.store.get(created!.job.id))?.status).toBe('running');
+        await elapse(2500);
+        const again = await receiveUntil(b.queue, 1, 2, 10_000);
+        expect(again.map((r) => r.message.jobId)).toEqual([created!.job.id]);
+        const healthy = createJobRunner({
+          queue: b.queue, store: b.store, maxAttempts: 3, retryDelayMs: 1000, visibilitySeconds: 2, ...clock,
+          replicate: async () => ({ action: 'copied', stats }),
+        });
+        expect(await healthy.handle(again[0]!)).toBe('succeeded');
+        expect(await b.store.get(created!.job.id)).toMatchObject({ status: 'succeeded', attempts: 2 });
       }, timeout);
     });
   });
