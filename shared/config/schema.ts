@@ -62,6 +62,14 @@ const registryAuth = z.union([
 const registry = z.strictObject({
   url: z.string().regex(/^https?:\/\/[^/\s?#]+$/, 'must be scheme://host[:port] with no path').describe('scheme://host[:port] of the registry API; http:// needs insecure: true.'),
   insecure: z.boolean().default(false).describe('Allow plain http:// and unverified TLS for this registry.'),
+  tls: z.strictObject({
+    ca: z.string().min(1).optional().describe('CA certificate(s) to trust for this registry on top of the default ones: PEM text, or the path of a PEM file.'),
+    verify: z.boolean().default(true).describe('Verify the registry certificate (false: accept any; insecure: true also turns it off).'),
+  }).optional().describe('TLS trust for an https:// registry.'),
+  proxy: z.union([
+    z.string().regex(/^https?:\/\/[^/\s?#]+\/?$/, 'must be http(s)://[user:password@]host:port'),
+    z.literal(false),
+  ]).optional().describe('Forward proxy for this registry (http://host:port), or false for none. Default: HTTP_PROXY / HTTPS_PROXY / NO_PROXY.'),
   kind: z.enum(EVENT_KINDS).default('distribution').describe('Webhook format this registry sends; picks the parser for POST /webhooks/<name>.'),
   auth: registryAuth.optional().describe('Credentials ferry uses against this registry: {username,password} | {token} | {dockerConfig: true} | {ecr: {region}} | {secretArn}.'),
   limits: z.strictObject({

@@ -19,6 +19,10 @@ export interface RegistryClientOptions {
   /** scheme://host[:port] */
   url: string;
   insecure?: boolean;
+  /** Extra trusted CA certificates (PEM) and whether certificates are verified at all. */
+  tls?: { ca?: readonly string[]; verify?: boolean };
+  /** Forward proxy URL, or false for none; undefined: HTTP_PROXY/HTTPS_PROXY/NO_PROXY decide. */
+  proxy?: string | false;
   credentials?: Credentials;
   limits?: { requestsPerSecond?: number; concurrency?: number; minRemaining?: number };
   /** Where the back-off state and request schedule are shared with other processes (AWS workers). */
@@ -63,6 +67,8 @@ export class RegistryClient {
       registry: options.name,
       url: this.url,
       ...(options.insecure !== undefined ? { insecure: options.insecure } : {}),
+      ...(options.tls !== undefined ? { tls: options.tls } : {}),
+      ...(options.proxy !== undefined ? { proxy: options.proxy } : {}),
       ...(options.credentials !== undefined ? { credentials: options.credentials } : {}),
       ...(options.limits?.requestsPerSecond !== undefined ? { requestsPerSecond: options.limits.requestsPerSecond } : {}),
       ...(options.limits?.concurrency !== undefined ? { concurrency: options.limits.concurrency } : {}),

@@ -7,6 +7,7 @@ import type { RateEvent, RateStore } from './rate-control.js';
 import { dockerConfigCredentials } from './credentials/docker-config.js';
 import { ecrCredentials } from './credentials/ecr.js';
 import type { Credentials } from './credentials/types.js';
+import { loadCaSetting } from './tls-trust.js';
 
 export interface CreateClientsOptions {
   /** Shared bandwidth limiter (worker.bandwidth) for all clients. */
@@ -44,6 +45,8 @@ export function createRegistryClients(config: FerryConfig, options: CreateClient
       name,
       url: registry.url,
       insecure: registry.insecure,
+      ...(registry.tls ? { tls: { verify: registry.tls.verify, ...(registry.tls.ca ? { ca: loadCaSetting(registry.tls.ca, `registries.${name}.tls.ca`) } : {}) } } : {}),
+      ...(registry.proxy !== undefined ? { proxy: registry.proxy } : {}),
       ...(credentials !== undefined ? { credentials } : {}),
       limits: {
         ...(registry.limits.requestsPerSecond !== undefined ? { requestsPerSecond: registry.limits.requestsPerSecond } : {}),

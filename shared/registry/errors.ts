@@ -55,3 +55,6 @@ export function parseRetryAfter(header: string | null | undefined, now = Date.no
   if (Number.isFinite(date)) return Math.max(0, date - now);
   return undefined;
 }
+
+/** How to fix an untrusted certificate, ending a TLS_CERTIFICATE error; the CLI swaps in its flags. */
+export const TLS_TRUST_HINT = 'trust its CA (registry setting tls.ca, or NODE_EXTRA_CA_CERTS) or set tls.verify: false';

@@ -3,10 +3,13 @@
 // its request-rate limit, timeouts, network errors mapped to RegistryError, and a few
 // in-client retries of 429/5xx answers (honouring Retry-After) for replayable requests.
 import type { Readable } from 'node:stream';
-import { Agent, type Dispatcher } from 'undici';
-import { parseRetryAfter, RegistryError } from './errors.js';
+import type { SecureContext } from 'node:tls';
+import { Agent, ProxyAgent, type Dispatcher } from 'undici';
+import { USER_AGENT } from '../version.js';
 import { backoffDelayMs } from '../retry/backoff.js';
 import { sleep } from '../retry/sleep.js';
+import { parseRetryAfter, RegistryError, TLS_TRUST_HINT } from './errors.js';
+import { proxyFor, redactProxy } from './proxy.js';
 import { RateController } from './rate-control.js';
 import { registrySecureContext } from './tls-trust.js';
 
@@ -24,6 +27,10 @@ export interface TransportOptions {
   url: string;
   /** Accept any TLS certificate (config `insecure: true`). */
   insecure?: boolean;
+  /** Trust: extra CA certificates (PEM) on top of the default ones; `verify: false` accepts any certificate. */
+  tls?: { ca?: readonly string[]; verify?: boolean };
+  /** Forward proxy URL, false for none; undefined: HTTP_PROXY/HTTPS_PROXY/NO_PROXY decide. */
+  proxy?: string | false;
   /** Requests started per second at most; 0/undefined = no cap (the rate still adapts to 429/503). */
   requestsPerSecond?: number;
   /** Paces requests and backs off on 429/503 (default: one of its own with `requestsPerSecond` as ceiling). */
@@ -98,8 +105,8 @@ const KEEP_ALIVE_MS = 10_000;
 export class Transport {
   readonly registry: string;
   readonly baseUrl: URL;
-  private readonly agent: Dispatcher;
-  private readonly downloads: Dispatcher;
+  private readonly lanes: { default: Lane; download: Lane };
+  private readonly proxySetting: string | false | undefined;
   readonly rate: RateController;
   private readonly retryOptions: RetryOptions;
 
@@ -111,7 +118,13 @@ export class Transport {
       ...(options.requestsPerSecond ? { ceiling: options.requestsPerSecond } : {}),
     });
     this.retryOptions = options.retry ?? DEFAULT_RETRY;
+    this.proxySetting = options.proxy;
     const t = options.timeouts ?? {};
+    const verify = !options.insecure && options.tls?.verify !== false;
+    const tls = {
+      secureContext: registrySecureContext(options.tls?.ca ?? []),
+      ...(verify ? {} : { rejectUnauthorized: false }),
+    };
     const agentOptions: Agent.Options = {
       connections: options.concurrency ?? 8,
       pipelining: 1,
@@ -119,14 +132,9 @@ export class Transport {
       bodyTimeout: t.bodyMs ?? 120_000,
       keepAliveTimeout: KEEP_ALIVE_MS,
       keepAliveMaxTimeout: KEEP_ALIVE_MS,
-      connect: {
-        timeout: t.connectMs ?? 10_000,
-        ...(this.baseUrl.protocol === 'https:' ? { secureContext: registrySecureContext() } : {}),
-        ...(options.insecure ? { rejectUnauthorized: false } : {}),
-      },
+      connect: { timeout: t.connectMs ?? 10_000, ...tls },
     };
-    this.agent = new Agent(agentOptions);
-    this.downloads = new Agent(agentOptions);
+    this.lanes = { default: new Lane(agentOptions, tls), download: new Lane(agentOptions, tls) };
   }
 
   resolve(url: string | URL): URL {
@@ -159,7 +167,7 @@ export class Transport {
   }
 
   async close(): Promise<void> {
-    await Promise.all([this.agent.close(), this.downloads.close()]);
+    await Promise.all([this.lanes.default.close(), this.lanes.download.close()]);
   }
 
   private backoff(attempt: number, retryAfterMs: number | undefined): number {
@@ -170,18 +178,19 @@ export class Transport {
 
   private async once(url: URL, req: TransportRequest): Promise<TransportResponse> {
     await this.rate.admit(req.method, req.signal);
+    const proxy = proxyFor(url, this.proxySetting);
     let data: Dispatcher.ResponseData;
     try {
-      data = await (req.lane === 'download' ? this.downloads : this.agent).request({
+      data = await this.lanes[req.lane ?? 'default'].dispatcher(proxy).request({
         origin: url.origin,
         path: url.pathname + url.search,
         method: req.method,
-        headers: req.headers ?? {},
+        headers: { 'user-agent': USER_AGENT, ...req.headers },
         ...(req.body !== undefined ? { body: requestBody(req.body, req.tap) } : {}),
         ...(req.signal ? { signal: req.signal } : {}),
       });
     } catch (e) {
-      throw this.networkError(e, req.method, url, req.context, req.signal);
+      throw this.networkError(e, req.method, url, req.context, req.signal, proxy);
     }
     const headers = data.headers;
     this.rate.observe(data.statusCode, (name) => {
@@ -201,7 +210,7 @@ export class Transport {
   }
 
   /** Wraps a failure with no HTTP answer (refused, reset, timeout) with where it happened. */
-  networkError(e: unknown, method: string, url: URL, context: RequestContext | undefined, signal?: AbortSignal): unknown {
+  networkError(e: unknown, method: string, url: URL, context: RequestContext | undefined, signal?: AbortSignal, proxy?: string): unknown {
     if (e instanceof RegistryError) return e;
     if (signal?.aborted) return signal.reason ?? e;
     // A request body stream that failed (digest check, source registry error) keeps its own error.
@@ -211,13 +220,21 @@ export class Transport {
     if (code !== undefined && TLS_CERTIFICATE_CODES.has(code)) {
       // Retrying cannot fix trust: fail at once, saying what would.
       return new RegistryError(
-        `${method} ${url.href} (registry ${this.registry}) failed: TLS certificate not trusted (${code}: ${detail}); trust its CA (NODE_EXTRA_CA_CERTS) or set insecure: true`,
+        `${method} ${url.href} (registry ${this.registry}) failed: TLS certificate not trusted (${code}: ${detail}); ${TLS_TRUST_HINT}`,
         { registry: this.registry, ...context, code: 'TLS_CERTIFICATE', cause: e },
       );
     }
+    if (code !== undefined && (code === 'EPROTO' || code.startsWith('ERR_SSL_'))) {
+      // Not TLS at the other end (often plain http), or no common protocol: retrying cannot help.
+      return new RegistryError(
+        `${method} ${url.href} (registry ${this.registry}) failed: TLS handshake failed (${code}: ${detail})`,
+        { registry: this.registry, ...context, code: 'TLS_HANDSHAKE', cause: e },
+      );
+    }
     const timeout = code !== undefined && TIMEOUT_CODES.has(code);
+    const via = proxy === undefined ? '' : ` through proxy ${redactProxy(proxy)} (${this.proxySetting === undefined ? 'HTTP_PROXY/HTTPS_PROXY; NO_PROXY bypasses it' : `registry setting proxy; proxy: false bypasses it`})`;
     return new RegistryError(
-      `${method} ${url.href} (registry ${this.registry}) failed: ${timeout ? 'timed out' : 'network error'} (${code ?? 'unknown'}: ${detail})`,
+      `${method} ${url.href} (registry ${this.registry}) failed${via}: ${timeout ? 'timed out' : 'network error'} (${code ?? 'unknown'}: ${detail})`,
       { registry: this.registry, ...context, code: timeout ? 'TIMEOUT' : 'NETWORK', cause: e },
     );
   }
@@ -227,6 +244,33 @@ function requestBody(body: Buffer | string | Readable, tap: BodyTap | undefined)
   if (!tap || typeof body === 'string' || Buffer.isBuffer(body)) return body;
   // undici sends any async iterable as a body (see its request() docs); its types name only Readable.
   return tapped(body, tap) as AsyncIterable<Buffer> as Readable;
+}
+
+/**
+ * The connections of one lane: a direct Agent, and a ProxyAgent per proxy URL in use (made
+ * on first use). Each keeps a keep-alive pool per origin; TLS options are shared by all.
+ */
+class Lane {
+  private direct: Agent | undefined;
+  private readonly proxied = new Map<string, ProxyAgent>();
+
+  constructor(private readonly options: Agent.Options, private readonly tls: { secureContext: SecureContext; rejectUnauthorized?: boolean }) {}
+
+  dispatcher(proxy: string | undefined): Dispatcher {
+    if (proxy === undefined) return (this.direct ??= new Agent(this.options));
+    let agent = this.proxied.get(proxy);
+    if (!agent) {
+      // http:// registries are fetched through the proxy with absolute URLs, as HTTP proxies
+      // expect (and log each request); https:// ones through a CONNECT tunnel.
+      agent = new ProxyAgent({ ...this.options, uri: proxy, requestTls: this.tls, proxyTunnel: false });
+      this.proxied.set(proxy, agent);
+    }
+    return agent;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([this.direct?.close(), ...[...this.proxied.values()].map((a) => a.close())]);
+  }
 }
 
 /** A streamed body as undici sends it, each chunk shown to the tap before it leaves. */

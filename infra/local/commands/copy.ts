@@ -7,6 +7,7 @@ import type { ImageReference } from '../../../shared/oci/grammar.js';
 import type { Credentials } from '../../../shared/registry/credentials/types.js';
 import type { RegistryClient } from '../../../shared/registry/client.js';
 import type { CopyProgress, CopyResult } from '../../../shared/replicate/copy.js';
+import { RegistryError, TLS_TRUST_HINT } from '../../../shared/registry/errors.js';
 import { CliError, EXIT_FAILURE, EXIT_USAGE, printJson, runAction } from '../cli/output.js';
 
 export interface CopyCommandOptions {
@@ -14,6 +15,10 @@ export interface CopyCommandOptions {
   srcCreds?: string;
   destCreds?: string;
   insecure: boolean;
+  srcTlsVerify: boolean;
+  destTlsVerify: boolean;
+  srcCertDir?: string;
+  destCertDir?: string;
   json: boolean;
   blobConcurrency: string;
 }
@@ -35,6 +40,13 @@ export function parseCreds(value: string, flag: string): Credentials {
   return { username: value.slice(0, colon), password: value.slice(colon + 1) };
 }
 
+/** skopeo's boolean flag values: `--x` alone, `--x=true`, `--x=false`. */
+export function parseBool(value: string | undefined): boolean {
+  if (value === undefined || value === 'true') return true;
+  if (value === 'false') return false;
+  throw new CliError(`expected true or false, got ${JSON.stringify(value)}`, EXIT_USAGE);
+}
+
 export function register(program: Command): void {
   program
     .command('copy')
@@ -44,7 +56,11 @@ export function register(program: Command): void {
     .option('--all-platforms', 'copy every platform of an index (the default)', true)
     .option('--src-creds <user:password>', 'credentials for the source (default: ~/.docker/config.json)')
     .option('--dest-creds <user:password>', 'credentials for the destination (default: ~/.docker/config.json)')
-    .option('--insecure', 'talk plain http to both registries (and accept self-signed certificates)', false)
+    .option('--src-tls-verify [bool]', 'verify the source registry\'s certificate; false: https without verification, else plain http', parseBool, true)
+    .option('--dest-tls-verify [bool]', 'verify the destination registry\'s certificate; false: https without verification, else plain http', parseBool, true)
+    .option('--src-cert-dir <dir>', 'trust the CA certificates (*.crt) in this directory for the source')
+    .option('--dest-cert-dir <dir>', 'trust the CA certificates (*.crt) in this directory for the destination')
+    .option('--insecure', 'shorthand for --src-tls-verify=false --dest-tls-verify=false', false)
     // 6, like skopeo's parallel copies: measured on a 2-core machine copying 5 x 20 MiB layers
     // (bench/README.md), all blobs at once finish ~10% sooner than 4, which leaves the last
     // layer to start late and run alone. A job in `ferry serve` shares the machine with other
@@ -57,11 +73,12 @@ export function register(program: Command): void {
 async function copyCommand(srcInput: string, dstInput: string, options: CopyCommandOptions): Promise<void> {
   // Loaded here, not at the top, so `ferry --help` and other commands never pay for them;
   // all at once, so their files load in parallel.
-  const [{ parseImageReference, referenceOf }, { RegistryClient }, { dockerConfigCredentials }, { copyImage }] = await Promise.all([
+  const [{ parseImageReference, referenceOf }, { RegistryClient }, { dockerConfigCredentials }, { copyImage }, { loadCertDir }] = await Promise.all([
     import('../../../shared/oci/grammar.js'),
     import('../../../shared/registry/client.js'),
     import('../../../shared/registry/credentials/docker-config.js'),
     import('../../../shared/replicate/copy.js'),
+    import('../../../shared/registry/tls-trust.js'),
   ]);
   const src = parseImageReference(srcInput);
   const dst = parseImageReference(dstInput);
@@ -72,33 +89,65 @@ async function copyCommand(srcInput: string, dstInput: string, options: CopyComm
   const srcCreds = options.srcCreds !== undefined ? parseCreds(options.srcCreds, '--src-creds') : undefined;
   const destCreds = options.destCreds !== undefined ? parseCreds(options.destCreds, '--dest-creds') : undefined;
 
-  const clientFor = (ref: ImageReference, creds: Credentials | undefined): RegistryClient => {
-    const url = `${options.insecure ? 'http' : 'https'}://${ref.host}`;
+  const sides = {
+    source: { ref: src, creds: srcCreds, verify: options.srcTlsVerify && !options.insecure, certDir: options.srcCertDir, flag: 'src' },
+    destination: { ref: dst, creds: destCreds, verify: options.destTlsVerify && !options.insecure, certDir: options.destCertDir, flag: 'dest' },
+  };
+  const clientFor = (side: typeof sides.source, scheme: 'https' | 'http'): RegistryClient => {
+    const url = `${scheme}://${side.ref.host}`;
+    const ca = side.certDir !== undefined ? loadCertDir(side.certDir, `--${side.flag}-cert-dir`) : undefined;
     return new RegistryClient({
-      name: ref.host,
+      name: side.ref.host,
       url,
-      insecure: options.insecure,
-      credentials: creds ?? dockerConfigCredentials(url),
+      ...(scheme === 'https' ? { tls: { verify: side.verify, ...(ca ? { ca } : {}) } } : { insecure: true }),
+      credentials: side.creds ?? dockerConfigCredentials(url),
       // One image at a time: allow the blob fan-out plus manifest and HEAD requests.
       limits: { concurrency: concurrency + 4 },
     });
   };
-  const source = clientFor(src, srcCreds);
-  const destination = clientFor(dst, destCreds);
+  /**
+   * HTTPS, as skopeo does it: with verification off, a registry that does not speak TLS is
+   * tried again over plain http. Resolves to a client whose ping succeeded.
+   */
+  const connect = async (side: typeof sides.source): Promise<RegistryClient> => {
+    const client = clientFor(side, 'https');
+    try {
+      await client.ping();
+      return client;
+    } catch (error) {
+      if (side.verify || !speaksPlainHttp(error)) {
+        await client.close();
+        throw withTlsHint(error, side.flag);
+      }
+      await client.close();
+    }
+    const plain = clientFor(side, 'http');
+    try {
+      await plain.ping();
+    } catch (error) {
+      await plain.close();
+      throw error;
+    }
+    return plain;
+  };
+  const [sourceConnected, destinationConnected] = await Promise.allSettled([connect(sides.source), connect(sides.destination)]);
+  // The source's problem is reported first.
+  if (sourceConnected.status === 'rejected') {
+    if (destinationConnected.status === 'fulfilled') await destinationConnected.value.close();
+    throw sourceConnected.reason;
+  }
+  const source = sourceConnected.value;
+  if (destinationConnected.status === 'rejected') {
+    await source.close();
+    throw destinationConnected.reason;
+  }
+  const destination = destinationConnected.value;
   const progress = !options.json && process.stderr.isTTY ? await progressBar() : undefined;
   const started = process.hrtime.bigint();
   let result: CopyResult;
   try {
-    // The destination's ping overlaps the source's ping and manifest GET, but the source's
-    // problem is reported first.
     const reference = referenceOf(src);
-    const [resolved, pinged] = await Promise.allSettled([
-      source.ping().then(() => source.getManifest(src.repository, reference)),
-      destination.ping(),
-    ]);
-    if (resolved.status === 'rejected') throw withTlsHint(resolved.reason, options.insecure);
-    if (pinged.status === 'rejected') throw withTlsHint(pinged.reason, options.insecure);
-    const manifest = resolved.value;
+    const manifest = await source.getManifest(src.repository, reference);
     if (!manifest) {
       throw new CliError(`${src.host}/${src.repository}${src.digest ? '@' : ':'}${reference}: manifest unknown at the source`, EXIT_FAILURE);
     }
@@ -140,12 +189,21 @@ async function copyCommand(srcInput: string, dstInput: string, options: CopyComm
   );
 }
 
-/** A TLS handshake against a plain-http registry fails cryptically; say what to do. */
-function withTlsHint(error: unknown, insecure: boolean): unknown {
-  if (insecure || !(error instanceof Error)) return error;
-  if (!/SSL|EPROTO|wrong version number/i.test(error.message)) return error;
-  const first = error.message.split('\n')[0]!.replace(/\s*\(ERR_SSL[^]*$/, '');
-  return new CliError(`${first}: TLS handshake failed (if the registry serves plain http, pass --insecure)`, EXIT_FAILURE);
+const PLAIN_HTTP = /SSL|EPROTO|wrong version number|packet length too long/i;
+
+/** The TLS handshake failed the way it does against a server speaking plain http. */
+function speaksPlainHttp(error: unknown): boolean {
+  return error instanceof Error && PLAIN_HTTP.test(error.message) && !/TLS certificate not trusted/.test(error.message);
+}
+
+/** A TLS failure (untrusted certificate, plain-http registry) says which flag fixes it. */
+function withTlsHint(error: unknown, flag: string): unknown {
+  if (error instanceof RegistryError && error.code === 'TLS_CERTIFICATE') {
+    return new CliError(error.message.replace(TLS_TRUST_HINT, `pass --${flag}-cert-dir DIR holding its CA as *.crt (or set NODE_EXTRA_CA_CERTS), or --${flag}-tls-verify=false`), EXIT_FAILURE);
+  }
+  if (!speaksPlainHttp(error)) return error;
+  const first = (error as Error).message.split('\n')[0]!.replace(/\s*\(ERR_SSL[^]*$/, '');
+  return new CliError(`${first}: TLS handshake failed (if the registry serves plain http, pass --${flag}-tls-verify=false or --insecure)`, EXIT_FAILURE);
 }
 
 export function formatBytes(bytes: number): string {
