@@ -64,17 +64,21 @@ export interface JobQueue {
   depth(): Promise<QueueDepth>;
 }
 
+/** Filters of a job listing; an undefined field filters nothing. */
 export interface JobQuery {
-  status?: JobStatus;
-  policy?: string;
-  repository?: string;
+  status?: JobStatus | undefined;
+  policy?: string | undefined;
+  repository?: string | undefined;
   /** ISO timestamps bounding createdAt. */
-  since?: string;
-  until?: string;
-  limit?: number;
+  since?: string | undefined;
+  until?: string | undefined;
+  limit?: number | undefined;
   /** Opaque cursor from a previous page. */
-  cursor?: string;
+  cursor?: string | undefined;
 }
+
+/** A change to a job record: a field set to undefined is removed from the record. */
+export type JobPatch = { [K in keyof Job]?: Job[K] | undefined } & { status: JobStatus };
 // list() order: newest first (createdAt descending, then id descending). `repository`
 // matches the source or the destination repository; `since` is inclusive, `until` exclusive.
 
@@ -114,7 +118,7 @@ export interface JobStore {
    * Conditional transition: applies patch only when the job's current status is in
    * `from`; returns the updated job, or undefined when the condition failed.
    */
-  transition(id: string, from: readonly JobStatus[], patch: Partial<Job> & { status: JobStatus }): Promise<Job | undefined>;
+  transition(id: string, from: readonly JobStatus[], patch: JobPatch): Promise<Job | undefined>;
   /**
    * Claim the job's key for a run (lease): false while another owner holds an unexpired
    * lease on the key. Prevents two runs of one key racing (lost update). `owner` names one

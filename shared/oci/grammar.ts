@@ -20,11 +20,6 @@ export function isDigest(value: string): boolean {
   return DIGEST_RE.test(value);
 }
 
-/** A reference is a tag or a digest. */
-export function isReference(value: string): boolean {
-  return isTag(value) || isDigest(value);
-}
-
 /** Why a repository name is invalid, or undefined when it is valid. */
 export function repositoryProblem(value: string): string | undefined {
   if (value.length === 0) return 'repository name is empty';

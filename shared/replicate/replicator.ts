@@ -4,7 +4,6 @@ import type { FerryConfig } from '../config/schema.js';
 import type { Logger } from '../observability/logger.js';
 import { isTag, referenceProblem, repositoryProblem } from '../oci/grammar.js';
 import type { RegistryClient } from '../registry/client.js';
-import { RegistryError } from '../registry/errors.js';
 import { copyImage, SourceManifestNotFoundError, type CopyProgress } from './copy.js';
 import { deleteImage } from './delete.js';
 import { PermanentJobError } from './errors.js';

@@ -10,7 +10,7 @@ import {
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
 import { DEFAULT_TTL_SECONDS, type Job, type JobStatus } from '../../jobs/model.js';
-import { systemClock, type Clock, type CreateResult, type JobPage, type JobQuery, type JobStore } from '../../jobs/ports.js';
+import { systemClock, type Clock, type CreateResult, type JobPage, type JobPatch, type JobQuery, type JobStore } from '../../jobs/ports.js';
 import {
   decodeCursor,
   encodeCursor,
@@ -85,7 +85,7 @@ export class DynamoJobStore implements JobStore {
     return item ? itemToJob(item) : undefined;
   }
 
-  async transition(id: string, from: readonly JobStatus[], patch: Partial<Job> & { status: JobStatus }): Promise<Job | undefined> {
+  async transition(id: string, from: readonly JobStatus[], patch: JobPatch): Promise<Job | undefined> {
     if (from.length === 0) return undefined;
     const update = new UpdateBuilder();
     for (const [field, value] of Object.entries(patch)) {
@@ -405,7 +405,7 @@ class IndexStream {
     private readonly table: string,
     private readonly index: IndexDefinition,
     private readonly partition: string,
-    private readonly bounds: { since?: string; upper?: string },
+    private readonly bounds: { since?: string | undefined; upper?: string | undefined },
     private readonly filter: FilterBuilder,
     private readonly pageSize: number,
   ) {}

@@ -254,7 +254,7 @@ export class SqsJobQueue implements JobQueue {
     for (const batch of planBatches(messages)) {
       let pending = batch.map((m, i) => ({ id: String(i), message: m }));
       for (let attempt = 1; pending.length > 0; attempt++) {
-        let failed: Array<{ Id?: string; SenderFault?: boolean; Code?: string; Message?: string }>;
+        let failed: Array<{ Id?: string | undefined; SenderFault?: boolean | undefined; Code?: string | undefined; Message?: string | undefined }>;
         try {
           const res = await this.sqs.send(new SendMessageBatchCommand({
             QueueUrl: queueUrl,

@@ -3,7 +3,7 @@
 // the read, so two processes can never both act on the same stale view.
 import type { Database } from 'better-sqlite3';
 import { TERMINAL_STATUSES, type Job, type JobStatus } from '../../jobs/model.js';
-import { InvalidCursorError, type Clock, type CreateResult, type JobPage, type JobQuery, type JobStore } from '../../jobs/ports.js';
+import { InvalidCursorError, type Clock, type CreateResult, type JobPage, type JobPatch, type JobQuery, type JobStore } from '../../jobs/ports.js';
 import { identityAfter, isDeadHere } from '../../jobs/process-identity.js';
 
 const DEFAULT_PAGE = 100;
@@ -24,7 +24,7 @@ function decodeCursor(cursor: string): Cursor {
 }
 
 /** Applies a patch; a field patched to undefined is removed (e.g. expiresAt when a job is replayed). */
-export function applyPatch(job: Job, patch: Partial<Job>, updatedAt: string): Job {
+export function applyPatch(job: Job, patch: JobPatch, updatedAt: string): Job {
   const next: Record<string, unknown> = { ...job };
   for (const [k, v] of Object.entries(patch)) {
     if (k === 'id' || k === 'key') continue;
@@ -66,7 +66,7 @@ export function createSqliteStore(db: Database, clock: Clock): JobStore & { rele
   const createTx = db.transaction(createOne);
   const createManyTx = db.transaction((jobs: Job[]): CreateResult[] => jobs.map(createOne));
 
-  const transitionTx = db.transaction((id: string, from: readonly JobStatus[], patch: Partial<Job> & { status: JobStatus }): Job | undefined => {
+  const transitionTx = db.transaction((id: string, from: readonly JobStatus[], patch: JobPatch): Job | undefined => {
     const row = selectById.get(id);
     if (!row) return undefined;
     const current = parse(row.body);
