@@ -165,6 +165,10 @@ export const configSchema = z.strictObject({
       .describe('Blob transfers averaging less than this over minTransferRateWindow are cut (like curl --speed-limit); 0 = off.'),
     minTransferRateWindow: duration.refine((v) => v >= 1000, 'at least 1s').default(60_000)
       .describe('The window minTransferRate is averaged over (like curl --speed-time).'),
+    maxIndexDepth: z.number().int().min(1).max(32).default(4)
+      .describe('Levels of index nesting a job may walk below the tag (an image in a multi-platform index is level 1); deeper is a permanent error.'),
+    maxManifests: z.number().int().min(1).max(100_000).default(1000)
+      .describe('Distinct manifests one job may copy (the tag, index children, their children); more is a permanent error.'),
   }).prefault({}),
   admin: z.strictObject({ token: z.string().min(1).optional().describe('Bearer token of the admin API. Use ${env:NAME}.') }).prefault({}),
   /** Terminal job records expire after this long. */

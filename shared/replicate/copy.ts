@@ -13,6 +13,7 @@ import { isNonDistributable, type Descriptor } from '../registry/media-types.js'
 import { backoffDelayMs } from '../retry/backoff.js';
 import { sleep } from '../retry/sleep.js';
 import type { UploadCheckpoint } from '../registry/blobs.js';
+import { PermanentJobError } from './errors.js';
 import { emptyStats, type CopyStats } from './types.js';
 import { processBlobFlights, type BlobFlights } from './blob-flights.js';
 import { MemoryUploadSessions, type UploadSessionKey, type UploadSessions } from './upload-sessions.js';
@@ -66,6 +67,8 @@ export interface CopyOptions {
    * leave the Lambda worker's smallest abort margin (5 s) time to release the job.
    */
   stopGraceMs?: number;
+  /** Index depth and manifest count caps (default DEFAULT_MANIFEST_LIMITS). */
+  limits?: ManifestLimits;
 }
 
 export interface CopyResult {
@@ -121,8 +124,30 @@ export async function copyImage(options: CopyOptions): Promise<CopyResult> {
   return finish();
 }
 
-/** State of one copy: blob dedupe across index children, the shared concurrency limit, stats. */
+/** What a copy may walk below its root manifest (worker.maxIndexDepth, worker.maxManifests). */
+export interface ManifestLimits {
+  /** Levels of index nesting below the root (an image under a root index is level 1). */
+  maxIndexDepth: number;
+  /** Distinct manifests in one copy, the root included. */
+  maxManifests: number;
+}
+
+/** Generous for real images: multi-platform indexes with attestations, nested a level or two. */
+export const DEFAULT_MANIFEST_LIMITS: ManifestLimits = { maxIndexDepth: 4, maxManifests: 1000 };
+
+/** An index beyond the limits: no retry will shrink it, so the job is dead-lettered at once. */
+export class ManifestLimitError extends PermanentJobError {}
+
+type TreeNode = ImageNode | IndexNode;
+interface ImageNode { kind: 'image'; manifest: Manifest; descriptors: Descriptor[] }
+interface IndexNode { kind: 'index'; manifest: Manifest; depth: number; listed: string[]; children: TreeNode[] }
+
+/** State of one copy: manifest and blob dedupe across index children, the shared concurrency limit, stats. */
 class CopyRun {
+  /** Every child manifest of this copy by digest (undefined: the destination has it). */
+  private readonly resolving = new Map<string, Promise<TreeNode | undefined>>();
+  private readonly pushed = new Map<string, Promise<void>>();
+  private readonly limits: ManifestLimits;
   private readonly limit: ReturnType<typeof pLimit>;
   private readonly blobs = new Map<string, Promise<BlobOutcome>>();
   private readonly flights: BlobFlights;
@@ -156,6 +181,7 @@ class CopyRun {
     this.flights = options.blobs ?? processBlobFlights;
     this.registryKey = options.destination.client.url;
     this.sessions = options.uploads ?? new MemoryUploadSessions();
+    this.limits = options.limits ?? DEFAULT_MANIFEST_LIMITS;
   }
 
   private lastByteReport = 0;
@@ -174,29 +200,85 @@ class CopyRun {
 
   /** Copies what a manifest refers to; children of an index are pushed here, the root by the caller. */
   async copyManifestTree(manifest: Manifest, reference: string): Promise<void> {
-    const { source, destination } = this.options;
-    const signal = this.signal;
+    // The whole tree is read (and held to the limits) before anything is written: a hostile
+    // index then costs GETs up to the cap, never a PUT.
+    const root = this.resolveNode(manifest, reference, 0);
+    if (root.kind === 'index') await this.resolveChildren(root);
+    await this.copyNode(root);
+  }
+
+  /** Parses a fetched manifest; the root (depth 0) and every new digest count towards maxManifests. */
+  private resolveNode(manifest: Manifest, reference: string, depth: number): TreeNode {
+    const { source } = this.options;
     const where = { registry: source.client.name, repository: source.repository, reference };
     const content = parseManifestContent(manifest.bytes, manifest.mediaType, where);
-    if (content.kind === 'index') {
-      await this.all(content.manifests.map(async (child) => {
-        const present = await destination.client.headManifest(destination.repository, child.digest, signal);
-        if (present?.digest === child.digest) return;
-        const childManifest = await source.client.getManifest(source.repository, child.digest, signal);
-        if (!childManifest) {
-          throw new RegistryError(`index ${source.repository}@${manifest.digest} at ${source.client.name} refers to ${child.digest}, which the source does not have`, {
-            registry: source.client.name, repository: source.repository, reference: child.digest, status: 404, code: 'MANIFEST_UNKNOWN',
-          });
-        }
-        await this.copyManifestTree(childManifest, child.digest);
-        await destination.client.putManifest(destination.repository, child.digest, childManifest, signal);
-        this.stats.manifests += 1;
-        this.report();
-      }));
+    if (content.kind === 'image') return { kind: 'image', manifest, descriptors: [content.config, ...content.layers] };
+    return { kind: 'index', manifest, depth, listed: content.manifests.map((c) => c.digest), children: [] };
+  }
+
+  /**
+   * Fetches an index's children (each digest once per copy, however often it is listed)
+   * and theirs, down to maxIndexDepth; a child the destination already has is not walked.
+   */
+  private async resolveChildren(index: IndexNode): Promise<void> {
+    const { source } = this.options;
+    const where = `index ${source.repository}@${index.manifest.digest} at ${source.client.name}`;
+    const unique = [...new Set(index.listed)];
+    if (unique.length > 0 && index.depth + 1 > this.limits.maxIndexDepth) {
+      throw new ManifestLimitError(`${where} nests indexes more than ${this.limits.maxIndexDepth} levels deep (worker.maxIndexDepth); not copied`);
+    }
+    const fresh = unique.filter((digest) => !this.resolving.has(digest));
+    // The root, the children found so far, and these.
+    if (1 + this.resolving.size + fresh.length > this.limits.maxManifests) {
+      throw new ManifestLimitError(`${where} leads to more than ${this.limits.maxManifests} distinct manifests (worker.maxManifests); not copied`);
+    }
+    for (const digest of fresh) {
+      const child = this.resolveChild(index, digest, where);
+      // Awaited below and by every other index listing it; a failure must never go unheard.
+      child.catch(() => undefined);
+      this.resolving.set(digest, child);
+    }
+    const pending = unique.map((digest) => this.resolving.get(digest)!);
+    await this.all(pending);
+    for (const child of await Promise.all(pending)) if (child) index.children.push(child);
+  }
+
+  private async resolveChild(parent: IndexNode, digest: string, where: string): Promise<TreeNode | undefined> {
+    const { source, destination } = this.options;
+    const signal = this.signal;
+    const present = await destination.client.headManifest(destination.repository, digest, signal);
+    if (present?.digest === digest) return undefined;
+    const manifest = await source.client.getManifest(source.repository, digest, signal);
+    if (!manifest) {
+      throw new RegistryError(`${where} refers to ${digest}, which the source does not have`, {
+        registry: source.client.name, repository: source.repository, reference: digest, status: 404, code: 'MANIFEST_UNKNOWN',
+      });
+    }
+    const node = this.resolveNode(manifest, digest, parent.depth + 1);
+    if (node.kind === 'index') await this.resolveChildren(node);
+    return node;
+  }
+
+  /** Blobs of an image; children of an index bottom-up, each pushed once by digest. */
+  private async copyNode(node: TreeNode): Promise<void> {
+    if (node.kind === 'image') {
+      await this.all(node.descriptors.map((d) => this.copyBlobOnce(d)));
       return;
     }
-    const descriptors = [content.config, ...content.layers];
-    await this.all(descriptors.map((d) => this.copyBlobOnce(d)));
+    await this.all(node.children.map((child) => {
+      let pushed = this.pushed.get(child.manifest.digest);
+      if (!pushed) {
+        pushed = (async () => {
+          await this.copyNode(child);
+          const { destination } = this.options;
+          await destination.client.putManifest(destination.repository, child.manifest.digest, child.manifest, this.signal);
+          this.stats.manifests += 1;
+          this.report();
+        })();
+        this.pushed.set(child.manifest.digest, pushed);
+      }
+      return pushed;
+    }));
   }
 
   /** Like Promise.all, but the first failure aborts the siblings and is rethrown once all settled. */

@@ -39,6 +39,7 @@ export function createReplicator(options: ReplicatorOptions): ReplicateJob {
         source: { client: source, repository: job.source.repository, reference: job.source.reference, resolved: manifest },
         destination: { client: destination, repository: job.destination.repository, ...(isTag(job.source.reference) ? { tag: job.source.reference } : {}) },
         blobConcurrency: config.worker.blobConcurrency,
+        limits: { maxIndexDepth: config.worker.maxIndexDepth, maxManifests: config.worker.maxManifests },
         override: policy.override,
         ...(signal ? { signal } : {}),
         ...(uploads ? { uploads } : {}),

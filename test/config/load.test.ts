@@ -44,7 +44,7 @@ describe('a valid config', () => {
     expect(config.policies[0]).toMatchObject({ repositories: ['**'], tags: ['*'], deletes: false, override: true, destinations: [{ registry: 'dr', repository: '{repository}' }] });
     expect(config.worker).toEqual({
       concurrency: 3, blobConcurrency: 4, maxAttempts: 5, retryDelay: 5000, bandwidth: 0, visibilityTimeout: 30_000, shutdownGrace: 30_000,
-      jobTimeout: 3_600_000, minTransferRate: 1024, minTransferRateWindow: 60_000,
+      jobTimeout: 3_600_000, minTransferRate: 1024, minTransferRateWindow: 60_000, maxIndexDepth: 4, maxManifests: 1000,
     });
     expect(config.retention).toBe(30 * 24 * 3600 * 1000);
   });
@@ -102,7 +102,7 @@ describe('config errors read "<file>: <path>: <problem>"', () => {
 
   it('an unknown key with no near match lists what is allowed', () => {
     const lines = problems(`${BASE}worker: { speed: 3 }\n`);
-    expect(lines[0]).toMatch(/^ferry\.yaml: worker\.speed: unknown key \(allowed: concurrency, blobConcurrency, maxAttempts, retryDelay, bandwidth, visibilityTimeout, shutdownGrace, jobTimeout, minTransferRate, minTransferRateWindow\)/);
+    expect(lines[0]).toMatch(/^ferry\.yaml: worker\.speed: unknown key \(allowed: concurrency, blobConcurrency, maxAttempts, retryDelay, bandwidth, visibilityTimeout, shutdownGrace, jobTimeout, minTransferRate, minTransferRateWindow, maxIndexDepth, maxManifests\)/);
   });
 
   it('a wrong type says what was expected', () => {
