@@ -62,6 +62,11 @@ export interface JobQueue {
   /** Move matching dead letters back to the queue; returns the job ids moved. */
   replayDead(selector: ReplaySelector, resolveRepository?: (jobId: string) => Promise<string | undefined>): Promise<string[]>;
   depth(): Promise<QueueDepth>;
+  /**
+   * Optional: receives of this process blocked in a long poll return now (with nothing), so
+   * a draining worker pool stops at once instead of after the poll's wait.
+   */
+  interrupt?(): void;
 }
 
 /** Filters of a job listing; an undefined field filters nothing. */

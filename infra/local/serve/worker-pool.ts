@@ -141,6 +141,8 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
     async drain(graceMs) {
       stopping = true;
       wake();
+      // Loops blocked in a long poll would otherwise hold the drain for the poll's wait.
+      queue.interrupt?.();
       const inFlight = [...running];
       const all = Promise.all(inFlight.map((r) => r.done));
       await waitAtMost(all, graceMs);

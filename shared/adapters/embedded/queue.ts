@@ -28,6 +28,8 @@ function parseBody(body: string): JobMessage {
 export function createSqliteQueue(db: Database, clock: Clock): JobQueue & { close(): void; releaseAbandoned(): number } {
   const file = db.name;
   let closed = false;
+  /** Bumped by interrupt(): a long poll that sees it change returns. */
+  let interrupts = 0;
   const nowMs = () => clock.now().getTime();
 
   const insert = db.prepare<[string, string, number, number]>('INSERT INTO messages (job_id, body, visible_at, sent_at) VALUES (?, ?, ?, ?)');
@@ -98,13 +100,19 @@ export function createSqliteQueue(db: Database, clock: Clock): JobQueue & { clos
       await new Promise<void>((resolve) => setImmediate(resolve));
       if (max < 1) return [];
       const deadline = Date.now() + Math.max(0, waitSeconds) * 1000;
+      const generation = interrupts;
       for (;;) {
         const got = receiveNow.immediate(max, visibilitySeconds * 1000);
         const left = deadline - Date.now();
         if (got.length > 0 || left <= 0 || closed) return got;
         await waitForSend(file, Math.min(left, POLL_INTERVAL_MS));
-        if (closed) return [];
+        if (closed || interrupts !== generation) return [];
       }
+    },
+
+    interrupt() {
+      interrupts += 1;
+      notifySent(file);
     },
 
     async ack(receipt) {
