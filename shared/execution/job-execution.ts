@@ -2,7 +2,9 @@
 // sharing one bandwidth limit, the copy engine (waiting for a fresh push's tag), and the
 // runner. `ferry serve`, `ferry sync --wait` and the Lambda worker all build it here, so
 // they run jobs identically.
+import { randomUUID } from 'node:crypto';
 import type { FerryConfig } from '../config/schema.js';
+import { selfIdentity } from '../jobs/process-identity.js';
 import type { Logger } from '../observability/logger.js';
 import type { FerryMetrics } from '../observability/metrics.js';
 import { BandwidthLimiter } from '../registry/bandwidth.js';
@@ -36,7 +38,8 @@ export function createJobExecution(config: FerryConfig, backend: Backend, deps: 
   });
   // Every job of this host (and, through the backend's index, of every other worker) uploads
   // a blob to a registry once; the others mount it.
-  const blobs = new BlobFlights(backend.blobIndex ?? processBlobIndex);
+  // Lease owners name this process, so a restart on the same host releases a killed one's leases.
+  const blobs = new BlobFlights(backend.blobIndex ?? processBlobIndex, { owner: `${randomUUID().slice(0, 8)}@${selfIdentity()}` });
   // Registries notify before they write the tag: a fresh push job waits (briefly) for it.
   const replicate = awaitEventConsistency(createReplicator({ config, clients, logger, blobs }), clients);
   const runner = createJobRunner({

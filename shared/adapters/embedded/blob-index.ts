@@ -3,6 +3,7 @@
 // never both hold it.
 import type { Database } from 'better-sqlite3';
 import type { Clock } from '../../jobs/ports.js';
+import { identityAfter, isDeadHere } from '../../jobs/process-identity.js';
 import { DEFAULT_SIGHTING_TTL_MS, type BlobClaim, type BlobEntry, type BlobIndex } from '../../replicate/blob-index.js';
 
 interface Row {
@@ -15,7 +16,7 @@ interface Row {
 /** Rows whose sighting and lease both ended longer ago than this are deleted now and then. */
 const PURGE_EVERY_MS = 10 * 60 * 1000;
 
-export function createSqliteBlobIndex(db: Database, clock: Clock, options: { sightingTtlMs?: number } = {}): BlobIndex {
+export function createSqliteBlobIndex(db: Database, clock: Clock, options: { sightingTtlMs?: number } = {}): BlobIndex & { releaseAbandoned(): number } {
   const ttlMs = options.sightingTtlMs ?? DEFAULT_SIGHTING_TTL_MS;
   const select = db.prepare<[string, string], Row>('SELECT repository, seen_until, uploader, lease_until FROM blob_index WHERE registry = ? AND digest = ?');
   // Takes the lease when nobody else holds an unexpired one; no row changed = lost.
@@ -30,6 +31,7 @@ export function createSqliteBlobIndex(db: Database, clock: Clock, options: { sig
       lease_until = CASE WHEN uploader = @owner THEN NULL ELSE lease_until END`);
   const release = db.prepare<[string, string, string]>('UPDATE blob_index SET uploader = NULL, lease_until = NULL WHERE registry = ? AND digest = ? AND uploader = ?');
   const forget = db.prepare<[string, string, string]>('UPDATE blob_index SET repository = NULL, seen_until = NULL WHERE registry = ? AND digest = ? AND repository = ?');
+  const held = db.prepare<[number], { registry: string; digest: string; uploader: string }>('SELECT registry, digest, uploader FROM blob_index WHERE uploader IS NOT NULL AND lease_until > ?');
   const purge = db.prepare<[number, number]>('DELETE FROM blob_index WHERE coalesce(seen_until, 0) <= ? AND coalesce(lease_until, 0) <= ?');
   let lastPurge = 0;
 
@@ -67,6 +69,15 @@ export function createSqliteBlobIndex(db: Database, clock: Clock, options: { sig
     },
     async forget(registry, digest, repository) {
       forget.run(registry, digest, repository);
+    },
+    /** Ends the upload leases of processes of this host that are gone (owners `...@<identity>`, see process-identity.ts). */
+    releaseAbandoned() {
+      let released = 0;
+      for (const row of held.all(now())) {
+        const holder = identityAfter(row.uploader, '@');
+        if (holder && isDeadHere(holder)) released += release.run(row.registry, row.digest, row.uploader).changes;
+      }
+      return released;
     },
   };
 }

@@ -23,7 +23,8 @@ export function openEmbeddedBackend(options: EmbeddedBackendOptions): Backend {
     store,
     blobIndex,
     async recoverAbandoned() {
-      return { messages: queue.releaseAbandoned(), leases: store.releaseAbandoned() };
+      // Blob upload leases of a dead process would hold every job needing those blobs until they expire.
+      return { messages: queue.releaseAbandoned(), leases: store.releaseAbandoned() + blobIndex.releaseAbandoned() };
     },
     async close() {
       if (closed) return;
