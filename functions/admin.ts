@@ -7,7 +7,7 @@
 //   {action:"sync", policy?}                                         -> sync result
 // Bad requests and unknown ids answer {error, detail} (the invoke itself succeeds);
 // infrastructure failures throw, so the caller sees a function error.
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Job, JobStatus } from '../shared/jobs/model.js';
 import { InvalidCursorError, type Backend, type JobPage, type JobQuery, type ReplaySelector } from '../shared/jobs/ports.js';
 import { describeDeadLetters, type DeadLetterView } from '../shared/jobs/dead-letters.js';

@@ -1,7 +1,7 @@
 // Lambda: scheduled reconcile. One EventBridge rule per policy with a `schedule` invokes
 // this with {"policy": "<name>"}; the reconcile engine lists the source, compares with the
 // destinations and enqueues jobs for what differs (initial sync + drift repair).
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Context } from 'aws-lambda';
 import { lazy, openRuntime } from './lib/runtime.js';
 import type { SyncFn, SyncPoliciesResult } from '../shared/reconcile/sync.js';

@@ -10,6 +10,7 @@ import { createJobExecution } from '../shared/execution/job-execution.js';
 import type { JobRunner, RunResult } from '../shared/jobs/runner.js';
 import type { JobQueue, ReceivedMessage } from '../shared/jobs/ports.js';
 import type { Logger } from '../shared/observability/logger.js';
+import type { LambdaMetrics } from './lib/emf-metrics.js';
 import { ENV } from './lib/baked-config.js';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { lazy, openRuntime, type Env, type Runtime } from './lib/runtime.js';
@@ -26,6 +27,8 @@ export interface WorkerApp {
   retryDelayMs: number;
   /** Records of one batch run at once. */
   batchConcurrency: number;
+  /** Queue lag per record, and the flush of collected metrics at the end of a batch. */
+  metrics?: Pick<LambdaMetrics, 'recordLag' | 'flush'>;
 }
 
 export function createWorkerApp(runtime: Runtime, env: Env = process.env): WorkerApp {
@@ -40,7 +43,14 @@ export function createWorkerApp(runtime: Runtime, env: Env = process.env): Worke
     logger,
     retryDelayMs: config.worker.retryDelay,
     batchConcurrency: Number.isInteger(fromEnv) && fromEnv > 0 ? fromEnv : 4,
+    metrics,
   };
+}
+
+/** Seconds between SQS accepting the message and now; undefined without SentTimestamp. */
+export function queueLagSeconds(record: SQSRecord, now = Date.now()): number | undefined {
+  const sent = Number(record.attributes.SentTimestamp);
+  return Number.isFinite(sent) && sent > 0 ? Math.max(0, (now - sent) / 1000) : undefined;
 }
 
 /**
@@ -67,6 +77,8 @@ export async function handleSqsBatch(app: WorkerApp, event: SQSEvent, context: P
   const failures: string[] = [];
 
   const runRecord = async (record: SQSRecord): Promise<void> => {
+    const lag = queueLagSeconds(record);
+    if (lag !== undefined) app.metrics?.recordLag(lag);
     const received = toReceivedMessage(record);
     if (!received) {
       // Not a job message: let it cycle quickly; the redrive policy parks it, body intact, in the DLQ.
@@ -91,6 +103,7 @@ export async function handleSqsBatch(app: WorkerApp, event: SQSEvent, context: P
     await Promise.all(event.Records.map((record) => limit(() => runRecord(record))));
   } finally {
     clearTimeout(deadline);
+    app.metrics?.flush();
   }
   return { batchItemFailures: failures.map((itemIdentifier) => ({ itemIdentifier })) };
 }

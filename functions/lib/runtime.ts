@@ -2,10 +2,10 @@
 // from Secrets Manager, a logger, metrics and the SQS/DynamoDB backend, created on the first
 // invocation (cold start) and reused by every later one in the same container.
 import { readFileSync } from 'node:fs';
-import { openAwsBackend, type AwsBackend } from '../../shared/adapters/aws/index.js';
+import type { AwsBackend } from '../../shared/adapters/aws/index.js';
 import type { FerryConfig } from '../../shared/config/schema.js';
-import { createLogger, type Logger } from '../../shared/observability/logger.js';
-import { FerryMetrics } from '../../shared/observability/metrics.js';
+import type { Logger } from '../../shared/observability/logger.js';
+import type { LambdaMetrics } from './emf-metrics.js';
 import { BAKED_CONFIG_FILE, ENV, readBakedConfig } from './baked-config.js';
 import { cachedSource, resolveSecrets, secretsManagerSource, type ResolveOptions, type SecretSource } from './secrets.js';
 
@@ -15,7 +15,7 @@ export interface Runtime {
   config: FerryConfig;
   backend: AwsBackend;
   logger: Logger;
-  metrics: FerryMetrics;
+  metrics: LambdaMetrics;
 }
 
 export interface RuntimeOptions {
@@ -39,6 +39,14 @@ let sharedSecrets: SecretSource | undefined;
 
 export async function openRuntime(options: RuntimeOptions): Promise<Runtime> {
   const env = options.env ?? process.env;
+  // The logger, the metrics emitter and the SQS/DynamoDB clients are imported here, on the
+  // first invocation, not when the container loads the handler module: esbuild puts them in
+  // chunks beside the entry (infra/aws/bundle.ts), so the init phase stays short.
+  const [{ createLogger }, { EmfMetrics }, { openAwsBackend }] = await Promise.all([
+    import('../../shared/observability/logger.js'),
+    import('./emf-metrics.js'),
+    import('../../shared/adapters/aws/index.js'),
+  ]);
   const logger = createLogger({ name: `ferry-${options.name}` });
   const baked = readRuntimeConfig(env);
   const secrets = options.secrets ?? (sharedSecrets ??= cachedSource(secretsManagerSource()));
@@ -47,7 +55,7 @@ export async function openRuntime(options: RuntimeOptions): Promise<Runtime> {
     { region: config.aws!.region, queueUrl: config.aws!.queueUrl, deadLetterQueueUrl: config.aws!.deadLetterQueueUrl, table: config.aws!.table, createMissing: false },
     { maxAttempts: config.worker.maxAttempts },
   );
-  return { config, backend, logger, metrics: new FerryMetrics() };
+  return { config, backend, logger, metrics: new EmfMetrics(`ferry-${options.name}`) };
 }
 
 /**

@@ -2,7 +2,7 @@
 // fetched once per container (cold start) and only held in memory. Resolution produces an
 // ordinary in-memory config (webhook.secret, auth {username,password} | {token}), so the
 // core never learns where a secret came from.
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { FerryConfig, RegistryAuthConfig } from '../../shared/config/schema.js';
 
 /** Fetches a secret's string by ARN. */
@@ -12,9 +12,14 @@ export class SecretResolutionError extends Error {
   override readonly name = 'SecretResolutionError';
 }
 
-export function secretsManagerSource(client: SecretsManagerClient = new SecretsManagerClient({})): SecretSource {
+/** The Secrets Manager client is loaded on first use: functions whose config names no ARN never load it. */
+export function secretsManagerSource(client?: SecretsManagerClient): SecretSource {
+  let sdk: Promise<typeof import('@aws-sdk/client-secrets-manager')> | undefined;
+  let shared = client;
   return async (arn) => {
-    const res = await client.send(new GetSecretValueCommand({ SecretId: arn }));
+    const { GetSecretValueCommand, SecretsManagerClient: Client } = await (sdk ??= import('@aws-sdk/client-secrets-manager'));
+    shared ??= new Client({});
+    const res = await shared.send(new GetSecretValueCommand({ SecretId: arn }));
     if (res.SecretString === undefined) throw new SecretResolutionError(`secret ${arn} has no string value (binary secrets are not supported)`);
     return res.SecretString;
   };

@@ -10,5 +10,5 @@ const { config, path } = loadSynthConfig(synthConfigPath(undefined, process.env)
 const baked = bakeConfig(config);
 for (const [name, bundle] of bundleHandlers()) {
   const dir = writeFunctionAsset(join('dist', 'lambda', name), bundle, baked.json);
-  process.stdout.write(`${dir}/index.mjs  ${(bundle.code.length / 1024).toFixed(0)} KiB  (config ${path})\n`);
+  process.stdout.write(`${dir}/index.mjs  ${(bundle.code.length / 1024).toFixed(0)} KiB entry, ${(bundle.totalCodeBytes / 1024).toFixed(0)} KiB with chunks  (config ${path})\n`);
 }

@@ -1,10 +1,13 @@
 // Bundles the Lambda handlers with the local esbuild (no Docker): one self-contained ESM
-// file per function, AWS SDK included so the deployed code is exactly what was tested.
-// Bundling is config-independent, so it runs once per process and stacks reuse it.
+// entry file per function, AWS SDK included so the deployed code is exactly what was
+// tested. Code splitting puts what the handlers import dynamically (the SQS/DynamoDB
+// backend, the Secrets Manager client) into chunk files beside the entry, loaded on first
+// use rather than while the container starts. Bundling is config-independent, so it runs
+// once per process and stacks reuse it.
 import { buildSync, type OutputFile } from 'esbuild';
 import { createHash } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BAKED_CONFIG_FILE } from '../../functions/lib/baked-config.js';
 
@@ -19,9 +22,17 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
 export interface HandlerBundle {
   name: HandlerName;
+  /** The entry file (BUNDLE_FILE): what Lambda imports at start. */
   code: Uint8Array;
-  sourceMap: Uint8Array;
-  /** sha256 of the code, so asset hashes change exactly when the code does. */
+  /** Every file of the asset (entry, chunks, source maps), by file name. */
+  files: Map<string, Uint8Array>;
+  /** Bytes of JavaScript in the asset: the entry plus every chunk. */
+  totalCodeBytes: number;
+  /** Source files with code in any output file (paths relative to the repository). */
+  inputs: string[];
+  /** Source files with code in the entry file. */
+  entryInputs: string[];
+  /** sha256 of all files, so asset hashes change exactly when the code does. */
   hash: string;
 }
 
@@ -38,7 +49,12 @@ export function bundleHandlers(): Map<HandlerName, HandlerBundle> {
 function bundleOne(name: HandlerName): HandlerBundle {
   const result = buildSync({
     entryPoints: [join(ROOT, 'functions', `${name}.ts`)],
-    outfile: join(ROOT, 'dist', 'lambda', name, BUNDLE_FILE),
+    outdir: join(ROOT, 'dist', 'lambda', name),
+    entryNames: 'index',
+    chunkNames: 'chunk-[hash]',
+    outExtension: { '.js': '.mjs' },
+    splitting: true,
+    metafile: true,
     write: false,
     bundle: true,
     platform: 'node',
@@ -55,22 +71,27 @@ function bundleOne(name: HandlerName): HandlerBundle {
     legalComments: 'none',
     logLevel: 'silent',
   });
-  const code = find(result.outputFiles, BUNDLE_FILE, name);
-  const sourceMap = find(result.outputFiles, `${BUNDLE_FILE}.map`, name);
-  return { name, code, sourceMap, hash: createHash('sha256').update(code).digest('hex') };
+  const files = new Map<string, Uint8Array>(result.outputFiles.map((f: OutputFile) => [basename(f.path), f.contents]));
+  const code = files.get(BUNDLE_FILE);
+  if (!code) throw new Error(`esbuild produced no ${BUNDLE_FILE} for the ${name} handler`);
+  const hash = createHash('sha256');
+  let totalCodeBytes = 0;
+  for (const [file, contents] of [...files].sort(([a], [b]) => a.localeCompare(b))) {
+    hash.update(file).update('\0').update(contents).update('\0');
+    if (file.endsWith('.mjs')) totalCodeBytes += contents.length;
+  }
+  const used = (outputs: Array<(typeof result.metafile.outputs)[string]>): string[] =>
+    [...new Set(outputs.flatMap((o) => Object.entries(o.inputs).filter(([, i]) => i.bytesInOutput > 0).map(([path]) => path)))];
+  const outputs = Object.entries(result.metafile.outputs).filter(([path]) => path.endsWith('.mjs'));
+  const inputs = used(outputs.map(([, o]) => o));
+  const entryInputs = used(outputs.filter(([path]) => basename(path) === BUNDLE_FILE).map(([, o]) => o));
+  return { name, code, files, totalCodeBytes, inputs, entryInputs, hash: hash.digest('hex') };
 }
 
-function find(files: OutputFile[], suffix: string, name: string): Uint8Array {
-  const file = files.find((f) => f.path.endsWith(`/${suffix}`));
-  if (!file) throw new Error(`esbuild produced no ${suffix} for the ${name} handler`);
-  return file.contents;
-}
-
-/** Writes one function's asset directory: the bundle, its source map and the baked config. */
+/** Writes one function's asset directory: the entry, its chunks, source maps and the baked config. */
 export function writeFunctionAsset(dir: string, bundle: HandlerBundle, configJson: string): string {
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, BUNDLE_FILE), bundle.code);
-  writeFileSync(join(dir, `${BUNDLE_FILE}.map`), bundle.sourceMap);
+  for (const [file, contents] of bundle.files) writeFileSync(join(dir, file), contents);
   writeFileSync(join(dir, BAKED_CONFIG_FILE), configJson);
   return dir;
 }

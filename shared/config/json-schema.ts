@@ -1,6 +1,6 @@
 // The published JSON Schema of ferry.yaml (editor completion), generated from the zod
 // schema so the two cannot drift. scripts/gen-schema.ts writes it to ferry.schema.json.
-import { z } from 'zod';
+import * as z from 'zod';
 import { configSchema } from './schema.js';
 
 export type JsonSchema = Record<string, unknown>;

@@ -7,6 +7,7 @@ import { ConfigError, formatPath, type ConfigProblem } from './errors.js';
 import { interpolateEnv, type Env } from './interpolate.js';
 import { issueProblems } from './issues.js';
 import { allowedKeysAt, configJsonSchema, type JsonSchema } from './json-schema.js';
+import { scheduleProblems } from './schedule-check.js';
 import { configSchema, type FerryConfig } from './schema.js';
 
 export { ConfigError } from './errors.js';
@@ -55,12 +56,14 @@ export function parseConfigText(text: string, file: string, env: Env = process.e
   }
 
   const result = configSchema.safeParse(value);
+  const schedules = scheduleProblems(value);
   if (!result.success) {
     cachedJsonSchema ??= configJsonSchema();
     const schema = cachedJsonSchema;
     const problems = issueProblems(result.error.issues, (p) => allowedKeysAt(schema, p));
-    throw new ConfigError(file, located(problems, locate));
+    throw new ConfigError(file, located([...problems, ...schedules], locate));
   }
+  if (schedules.length > 0) throw new ConfigError(file, located(schedules, locate));
   return result.data;
 }
 

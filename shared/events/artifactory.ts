@@ -4,7 +4,7 @@
 // and JFrog Cloud's) clients pull `<host>/<repo_key>/<image_name>`, so that is the
 // repository; with the subdomain (or port) method the key is part of the host and the
 // repository is image_name alone. sha256 has no algorithm prefix.
-import { z } from 'zod';
+import * as z from 'zod';
 import type { EventParser, ParseOptions, ParseResult, WebhookRequest } from './types.js';
 import { fieldError } from './common/errors.js';
 import { ignoredEvent, normalizedEvent } from './common/events.js';

@@ -6,7 +6,7 @@
 // one tag delete (tag, no digest) per tag that pointed at it. A blob delete looks exactly
 // like a manifest delete (digest + repository); it becomes a digest delete, which is
 // harmless: the worker finds no manifest with that digest anywhere.
-import { z } from 'zod';
+import * as z from 'zod';
 import type { EventParser, IgnoredEvent, NormalizedEvent, ParseResult, WebhookRequest } from './types.js';
 import { fieldError, tooManyEvents } from './common/errors.js';
 import { ignoredEvent, normalizedEvent } from './common/events.js';

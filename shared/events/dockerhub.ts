@@ -1,6 +1,6 @@
 // Docker Hub repository webhooks: push only, a tag and no digest (the job resolves the tag
 // at run time). callback_url is legacy and a URL from a payload: ferry never calls it.
-import { z } from 'zod';
+import * as z from 'zod';
 import type { EventParser, ParseResult, WebhookRequest } from './types.js';
 import { fieldError } from './common/errors.js';
 import { normalizedEvent } from './common/events.js';

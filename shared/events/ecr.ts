@@ -1,7 +1,7 @@
 // Amazon ECR through EventBridge: "ECR Image Action" events, delivered over HTTP by an API
 // destination (the body is the event) or, in AWS, straight to a function as an object.
 // Only SUCCESS results of PUSH and DELETE matter; image-tag is absent for untagged images.
-import { z } from 'zod';
+import * as z from 'zod';
 import type { EventParser, ParseResult, WebhookRequest } from './types.js';
 import { fieldError } from './common/errors.js';
 import { ignoredEvent, normalizedEvent } from './common/events.js';

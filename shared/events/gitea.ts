@@ -1,7 +1,7 @@
 // Gitea / Forgejo `package` webhooks (X-Gitea-Event or X-Forgejo-Event). The image is
 // <owner.login>/<name>:<version>, lower-cased as the container registry serves it; the
 // version is a tag or, for untagged manifests, a digest. No digest field otherwise.
-import { z } from 'zod';
+import * as z from 'zod';
 import type { EventParser, ParseResult, WebhookRequest } from './types.js';
 import { fieldError } from './common/errors.js';
 import { ignoredEvent, normalizedEvent } from './common/events.js';

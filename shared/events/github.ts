@@ -2,7 +2,7 @@
 // package, push, ...) are ignored. The repository is namespace/name, lower-cased as GHCR
 // serves it; the digest is the package version's name (or the container tag's digest);
 // an empty tag name means a digest-only push.
-import { z } from 'zod';
+import * as z from 'zod';
 import type { EventParser, ParseResult, WebhookRequest } from './types.js';
 import { fieldError } from './common/errors.js';
 import { ignoredEvent, normalizedEvent } from './common/events.js';

@@ -2,7 +2,7 @@
 // CloudEvents structured mode (Harbor 2.8+) whose data equals event_data. One event per
 // resource. Harbor's `tag` holds only the first tag, and a digest-only artifact carries
 // its digest there: it is used as a digest, never as a tag named "sha256:...".
-import { z } from 'zod';
+import * as z from 'zod';
 import type { EventParser, IgnoredEvent, NormalizedEvent, ParseResult, WebhookRequest } from './types.js';
 import { isStructuredCloudEvent, parseStructuredCloudEvent } from './common/cloudevents.js';
 import { fieldError, tooManyEvents } from './common/errors.js';

@@ -1,7 +1,7 @@
 // Quay notifications carry no event type: a repo_push is recognised by updated_tags, and
 // makes one push per tag (no digest: the job resolves the tag). Build and vulnerability
 // notifications are ignored. `repository` is namespace/name.
-import { z } from 'zod';
+import * as z from 'zod';
 import type { EventParser, ParseResult, WebhookRequest } from './types.js';
 import { tooManyEvents } from './common/errors.js';
 import { ignoredEvent, normalizedEvent } from './common/events.js';

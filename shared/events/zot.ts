@@ -1,7 +1,7 @@
 // zot: CloudEvents in binary mode. The type is in the ce-type header (id ce-id, time
 // ce-time) and the body is the data {name, reference, digest, mediaType, manifest}.
 // A structured-mode event (application/cloudevents+json) is accepted too.
-import { z } from 'zod';
+import * as z from 'zod';
 import type { EventParser, ParseResult, WebhookRequest } from './types.js';
 import { binaryCloudEventAttributes, isStructuredCloudEvent, parseStructuredCloudEvent, type CloudEventAttributes } from './common/cloudevents.js';
 import { fieldError } from './common/errors.js';

@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import type { FerryConfig } from '../config/schema.js';
 import { selfIdentity } from '../jobs/process-identity.js';
 import type { Logger } from '../observability/logger.js';
-import type { FerryMetrics } from '../observability/metrics.js';
+import type { MetricsRecorder } from '../observability/recorder.js';
 import { BandwidthLimiter } from '../registry/bandwidth.js';
 import type { RegistryClient } from '../registry/client.js';
 import { createRegistryClients } from '../registry/clients.js';
@@ -27,7 +27,7 @@ export interface JobExecution {
   close(): Promise<void>;
 }
 
-export function createJobExecution(config: FerryConfig, backend: Backend, deps: { logger: Logger; metrics?: FerryMetrics | undefined }): JobExecution {
+export function createJobExecution(config: FerryConfig, backend: Backend, deps: { logger: Logger; metrics?: MetricsRecorder | undefined }): JobExecution {
   const { logger, metrics } = deps;
   const visibilitySeconds = Math.max(1, Math.ceil(config.worker.visibilityTimeout / 1000));
   // One limiter for every client: worker.bandwidth caps the process, not each registry.
@@ -65,7 +65,7 @@ export function createJobExecution(config: FerryConfig, backend: Backend, deps: 
 }
 
 /** Logs and counts a registry's back-offs and quota pauses. */
-export function rateEventReporter(logger: Logger, metrics: FerryMetrics | undefined): (registry: string, event: RateEvent) => void {
+export function rateEventReporter(logger: Logger, metrics: MetricsRecorder | undefined): (registry: string, event: RateEvent) => void {
   return (registry, event) => {
     switch (event.kind) {
       case 'slowed':

@@ -8,8 +8,9 @@ import { PayloadError, type EventParser, type NormalizedEvent, type ParseResult,
 import { enqueue, jobIdFor, type Enqueued } from '../jobs/enqueue.js';
 import type { Trigger } from '../jobs/model.js';
 import type { Clock, JobQueue, JobStore } from '../jobs/ports.js';
-import { silentLogger, type Logger } from '../observability/logger.js';
-import type { FerryMetrics } from '../observability/metrics.js';
+import type { Logger } from '../observability/logger.js';
+import { nullLogger } from '../observability/null-logger.js';
+import type { MetricsRecorder } from '../observability/recorder.js';
 import { referenceProblem, repositoryProblem } from '../oci/grammar.js';
 import { digestPushDelayProblem, DIGEST_PUSH_DELAY_SECONDS, planJobs, planReason, type PlannedJob } from '../policy/plan.js';
 import { authenticate } from './authenticate.js';
@@ -22,7 +23,7 @@ export interface IngestDeps {
   store: JobStore;
   clock?: Clock;
   logger?: Logger;
-  metrics?: FerryMetrics;
+  metrics?: MetricsRecorder;
   /** Parser lookup; the registry kinds' real parsers unless a host overrides them. */
   parserFor?: (kind: EventKind) => EventParser;
   /**
@@ -79,7 +80,7 @@ function errorText(e: unknown): string {
 }
 
 export function createIngest(deps: IngestDeps): Ingest {
-  const logger = deps.logger ?? silentLogger;
+  const logger = deps.logger ?? nullLogger;
   const parserFor = deps.parserFor ?? defaultParserFor;
   const registries: Record<string, RegistryConfig> = deps.config.registries;
   const digestPushDelaySeconds = deps.digestPushDelaySeconds ?? DIGEST_PUSH_DELAY_SECONDS;

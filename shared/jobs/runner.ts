@@ -7,7 +7,7 @@
 //     so a long copy is not redelivered to another worker halfway through.
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import type { FerryMetrics } from '../observability/metrics.js';
+import type { MetricsRecorder } from '../observability/recorder.js';
 import type { Logger } from '../observability/logger.js';
 import type { ReplicateJob, ReplicateOutcome } from '../replicate/types.js';
 import { backoffDelayMs, MAX_BACKOFF_MS, type Jitter } from '../retry/backoff.js';
@@ -47,7 +47,7 @@ export interface JobRunnerOptions {
   random?: () => number;
   clock?: Clock;
   logger?: Logger;
-  metrics?: FerryMetrics;
+  metrics?: MetricsRecorder;
 }
 
 export interface JobRunner {

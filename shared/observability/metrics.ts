@@ -1,7 +1,8 @@
 // Prometheus metrics. One instance per process; the core records, hosts expose /metrics.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { MetricsRecorder } from './recorder.js';
 
-export class FerryMetrics {
+export class FerryMetrics implements MetricsRecorder {
   readonly registry = new Registry();
   readonly jobsFinished = new Counter({ name: 'ferry_jobs_total', help: 'Jobs that finished a run, by resulting status', labelNames: ['status', 'policy'] as const, registers: [this.registry] });
   readonly jobAttempts = new Counter({ name: 'ferry_job_attempts_total', help: 'Job runs started', registers: [this.registry] });

@@ -1,7 +1,7 @@
 // The handlers' own logic, apart from AWS: event translation, ECR routing, secrets by
 // reference, the baked config round trip, and how the worker maps job results onto a
 // partial batch response (against a real SQS queue in fauxqs).
-import { describe, expect, it, beforeAll, afterAll } from 'vitest';
+import { describe, expect, it, beforeAll, afterAll, vi } from 'vitest';
 import { DeleteMessageCommand, ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { BakedConfigError, bakeConfig, readBakedConfig } from '../../functions/lib/baked-config.js';
 import { ecrRegistryFor } from '../../functions/lib/ecr-routing.js';
@@ -13,7 +13,7 @@ import { openAwsBackend, type AwsBackend } from '../../shared/adapters/aws/index
 import { parseConfigText } from '../../shared/config/load.js';
 import type { RunResult, JobRunner } from '../../shared/jobs/runner.js';
 import { silentLogger } from '../../shared/observability/logger.js';
-import { FerryMetrics } from '../../shared/observability/metrics.js';
+import { EmfMetrics } from '../../functions/lib/emf-metrics.js';
 import { functionUrlEvent, sqsRecord } from './lambda-harness.js';
 import { FIXTURE_SECRET, loadFixture } from '../fixtures/load.js';
 import { emulatorCredentials, startAwsEmulators, type AwsEmulators } from '../aws-emulators/index.js';
@@ -148,6 +148,18 @@ describe('worker: partial batch responses', () => {
     return { Records: records };
   }
 
+  /** stdout lines written while `fn` runs (Powertools writes EMF there, as Lambda expects). */
+  async function captureStdout(fn: () => Promise<unknown>): Promise<string[]> {
+    const chunks: string[] = [];
+    const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => { chunks.push(String(chunk)); return true; });
+    try {
+      await fn();
+    } finally {
+      spy.mockRestore();
+    }
+    return chunks.join('').split('\n').filter((l) => l.trim() !== '');
+  }
+
   function app(runner: JobRunner, batchConcurrency = 10): WorkerApp {
     return { runner, queue: backend.queue, logger: silentLogger, retryDelayMs: 1000, batchConcurrency };
   }
@@ -170,6 +182,30 @@ describe('worker: partial batch responses', () => {
     const byBody = new Map(event.Records.map((r) => [r.messageId, r.body]));
     expect(response.batchItemFailures.map((f) => byBody.get(f.itemIdentifier)).sort()).toEqual([body('e'), body('f'), body('g'), 'not a job'].sort());
     expect(seen.sort()).toEqual(['a:1', 'b:1', 'c:1', 'd:1', 'e:1', 'f:1', 'g:1']);
+  });
+
+  it('records each record\'s queue lag and publishes the collected metrics as one EMF line at the end of the batch', async () => {
+    const event = await batch([body('lag-1'), body('lag-2')]);
+    await new Promise((r) => setTimeout(r, 1100));
+    const metrics = new EmfMetrics('ferry-worker');
+    const lines = await captureStdout(() => handleSqsBatch({ ...app({
+      async handle() {
+        metrics.recordStats({ blobs: { copied: 2, skipped: 1, mounted: 0 }, bytes: 4096 });
+        return 'succeeded';
+      },
+    }), metrics }, event, context()));
+    const emf = lines.map((l) => JSON.parse(l) as Record<string, unknown> & { _aws: { CloudWatchMetrics: Array<{ Namespace: string; Metrics: Array<{ Name: string; Unit: string }> }> } });
+    expect(emf).toHaveLength(1);
+    const [line] = emf;
+    expect(line!._aws.CloudWatchMetrics[0]!.Namespace).toBe('ferry');
+    expect(line!._aws.CloudWatchMetrics[0]!.Metrics).toEqual(expect.arrayContaining([
+      { Name: 'QueueLag', Unit: 'Seconds' }, { Name: 'BytesCopied', Unit: 'Bytes' }, { Name: 'BlobsCopied', Unit: 'Count' },
+    ]));
+    expect(line!.service).toBe('ferry-worker');
+    expect(line!.BytesCopied).toEqual([4096, 4096]);
+    const lags = line!.QueueLag as number[];
+    expect(lags).toHaveLength(2);
+    for (const lag of lags) expect(lag).toBeGreaterThanOrEqual(1);
   });
 
   it('runs at most batchConcurrency records at once', async () => {
@@ -227,7 +263,7 @@ policies:
     await emulators?.stop();
   });
 
-  const runtime = () => ({ config: hookConfig, backend, logger: silentLogger, metrics: new FerryMetrics() });
+  const runtime = () => ({ config: hookConfig, backend, logger: silentLogger, metrics: new EmfMetrics('ferry-test') });
 
   it('an index child\'s job is queued in SQS with the delay the environment sets; a bad value fails the cold start', async () => {
     const app = createWebhookApp(runtime(), { FERRY_DIGEST_PUSH_DELAY: '2s' });

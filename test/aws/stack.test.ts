@@ -158,14 +158,18 @@ describe('FerryStack: functions', () => {
     template.hasResourceProperties('AWS::Lambda::Url', { AuthType: 'NONE', TargetFunctionArn: { 'Fn::GetAtt': [stack.getLogicalId(stack.ferry.webhookFunction.node.defaultChild as never), 'Arn'] } });
   });
 
-  it('each function asset holds the bundle, its source map and the baked config', () => {
+  it('each function asset holds the entry, its chunks, their source maps and the baked config', () => {
     const assets = readdirSync(outdir).filter((d) => d.startsWith('asset.'));
     expect(assets.length).toBe(4);
     for (const a of assets) {
-      expect(readdirSync(join(outdir, a)).sort()).toEqual([BAKED_CONFIG_FILE, 'index.mjs', 'index.mjs.map']);
-      const code = readFileSync(join(outdir, a, 'index.mjs'), 'utf8');
-      expect(code.startsWith("import { createRequire as __ferryRequire } from 'node:module';"), `${a}: require banner`).toBe(true);
-      expect(code.trimEnd().endsWith('//# sourceMappingURL=index.mjs.map'), `${a}: source map link`).toBe(true);
+      const files = readdirSync(join(outdir, a));
+      expect(files).toEqual(expect.arrayContaining([BAKED_CONFIG_FILE, 'index.mjs', 'index.mjs.map']));
+      for (const f of files.filter((n) => n.endsWith('.mjs'))) {
+        expect(files, `${a}: map of ${f}`).toContain(`${f}.map`);
+        const code = readFileSync(join(outdir, a, f), 'utf8');
+        expect(code.startsWith("import { createRequire as __ferryRequire } from 'node:module';"), `${a}/${f}: require banner`).toBe(true);
+        expect(code.trimEnd().endsWith(`//# sourceMappingURL=${f}.map`), `${a}/${f}: source map link`).toBe(true);
+      }
     }
   });
 

@@ -1,6 +1,6 @@
 // Validation of admin API inputs (query strings and JSON bodies). Pure: the routes turn
 // an AdminInputError into a 400 with its detail.
-import { z } from 'zod';
+import * as z from 'zod';
 import type { JobStatus } from '../../../shared/jobs/model.js';
 import type { JobQuery, ReplaySelector } from '../../../shared/jobs/ports.js';
 

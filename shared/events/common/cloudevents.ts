@@ -1,6 +1,6 @@
 // CloudEvents 1.0, both HTTP modes: structured (the whole event is the JSON body, Harbor)
 // and binary (attributes in ce-* headers, the body is the data, zot).
-import { z } from 'zod';
+import * as z from 'zod';
 import type { WebhookRequest } from '../types.js';
 import { contentType, header } from './headers.js';
 import { optionalString, parsePayload } from './schema.js';

@@ -1,6 +1,6 @@
 // zod at the boundary: permissive about fields ferry does not read, strict about the types
 // of the ones it does. Failures become PayloadErrors naming the field.
-import { z } from 'zod';
+import * as z from 'zod';
 import { fieldError, fieldPath } from './errors.js';
 
 /** An optional string; JSON null counts as absent (several senders serialise absent as null). */
