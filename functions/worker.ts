@@ -6,7 +6,6 @@
 // (or dead-lettered) them itself.
 import pLimit from 'p-limit';
 import { decodeJobMessage } from '../shared/adapters/aws/job-message-codec.js';
-import { createJobExecution } from '../shared/execution/job-execution.js';
 import type { JobRunner, RunResult } from '../shared/jobs/runner.js';
 import type { JobQueue, ReceivedMessage } from '../shared/jobs/ports.js';
 import type { Logger } from '../shared/observability/logger.js';
@@ -31,7 +30,9 @@ export interface WorkerApp {
   metrics?: Pick<LambdaMetrics, 'recordLag' | 'flush'>;
 }
 
-export function createWorkerApp(runtime: Runtime, env: Env = process.env): WorkerApp {
+/** The job engine and the registry transport (undici) are imported here, on the first invocation. */
+export async function createWorkerApp(runtime: Runtime, env: Env = process.env): Promise<WorkerApp> {
+  const { createJobExecution } = await import('../shared/execution/job-execution.js');
   const { config, backend, logger, metrics } = runtime;
   // The runner's heartbeat keeps the message hidden in steps of worker.visibilityTimeout, so a
   // crashed invocation's job reappears after it rather than after the queue's long default.
@@ -108,7 +109,7 @@ export async function handleSqsBatch(app: WorkerApp, event: SQSEvent, context: P
   return { batchItemFailures: failures.map((itemIdentifier) => ({ itemIdentifier })) };
 }
 
-const app = lazy(async () => createWorkerApp(await openRuntime({ name: 'worker', needs: { webhookSecrets: false, registryCredentials: true } })));
+const app = lazy(async () => await createWorkerApp(await openRuntime({ name: 'worker', needs: { webhookSecrets: false, registryCredentials: true } })));
 
 export async function handler(event: SQSEvent, context: Context): Promise<SQSBatchResponse> {
   return handleSqsBatch(await app.get(), event, context);
