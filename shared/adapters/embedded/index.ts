@@ -2,6 +2,7 @@
 import { systemClock, type Backend, type Clock } from '../../jobs/ports.js';
 import { createSqliteBlobIndex } from './blob-index.js';
 import { openDatabase } from './database.js';
+import { GroupCommit } from './group-commit.js';
 import { createSqliteQueue } from './queue.js';
 import { createSqliteStore } from './store.js';
 
@@ -14,8 +15,10 @@ export interface EmbeddedBackendOptions {
 export function openEmbeddedBackend(options: EmbeddedBackendOptions): Backend {
   const clock = options.clock ?? systemClock;
   const db = openDatabase(options.dataDir);
-  const queue = createSqliteQueue(db, clock);
-  const store = createSqliteStore(db, clock);
+  // Intake writes of one event-loop turn share a commit (see group-commit.ts).
+  const writes = new GroupCommit(db);
+  const queue = createSqliteQueue(db, clock, writes);
+  const store = createSqliteStore(db, clock, writes);
   const blobIndex = createSqliteBlobIndex(db, clock);
   let closed = false;
   return {

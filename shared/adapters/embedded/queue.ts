@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import type { JobMessage } from '../../jobs/model.js';
 import type { Clock, DeadLetter, JobQueue, QueueDepth, ReceivedMessage, ReplaySelector } from '../../jobs/ports.js';
 import { identityAfter, isDeadHere, selfIdentity } from '../../jobs/process-identity.js';
+import type { GroupCommit } from './group-commit.js';
 import { notifySent, waitForSend } from './wakeup.js';
 
 interface MessageRow { id: number; body: string; receive_count: number }
@@ -25,7 +26,8 @@ function parseBody(body: string): JobMessage {
   return { jobId: m.jobId, key: m.key };
 }
 
-export function createSqliteQueue(db: Database, clock: Clock): JobQueue & { close(): void; releaseAbandoned(): number } {
+/** `writes`: group commit shared with the store (webhook intake); without it each send is its own transaction. */
+export function createSqliteQueue(db: Database, clock: Clock, writes?: GroupCommit): JobQueue & { close(): void; releaseAbandoned(): number } {
   const file = db.name;
   let closed = false;
   /** Bumped by interrupt(): a long poll that sees it change returns. */
@@ -47,9 +49,10 @@ export function createSqliteQueue(db: Database, clock: Clock): JobQueue & { clos
   const countDead = db.prepare<[], { n: number }>('SELECT count(*) AS n FROM dead_letters');
   const selectHeld = db.prepare<[number], { id: number; receipt: string }>('SELECT id, receipt FROM messages WHERE receipt IS NOT NULL AND visible_at > ?');
 
-  const sendAll = db.transaction((messages: JobMessage[], visibleAt: number, sentAt: number) => {
+  const insertAll = (messages: JobMessage[], visibleAt: number, sentAt: number) => {
     for (const m of messages) insert.run(m.jobId, JSON.stringify({ jobId: m.jobId, key: m.key }), visibleAt, sentAt);
-  });
+  };
+  const sendAll = db.transaction(insertAll);
 
   const receiveNow = db.transaction((max: number, visibilityMs: number): ReceivedMessage[] => {
     const now = nowMs();
@@ -85,9 +88,11 @@ export function createSqliteQueue(db: Database, clock: Clock): JobQueue & { clos
       assertOpen();
       if (messages.length === 0) return;
       const now = nowMs();
-      // One transaction, committed (WAL) before this resolves: a delayed message is a row
-      // whose visible_at lies ahead, so it survives a restart or a crash like any other.
-      sendAll.immediate(messages, now + Math.max(0, delaySeconds) * 1000, now);
+      // Committed (WAL, grouped with other writes of this turn) before this resolves: a
+      // delayed message is a row whose visible_at lies ahead, so it survives a restart or a
+      // crash like any other.
+      const visibleAt = now + Math.max(0, delaySeconds) * 1000;
+      await (writes ? writes.submit(() => insertAll(messages, visibleAt, now)) : sendAll.immediate(messages, visibleAt, now));
       // Delayed messages are found by the receivers' polling once due; waking them now
       // would only make them look too early.
       if (!(delaySeconds > 0)) notifySent(file);

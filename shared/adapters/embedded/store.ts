@@ -5,6 +5,7 @@ import type { Database } from 'better-sqlite3';
 import { TERMINAL_STATUSES, type Job, type JobStatus } from '../../jobs/model.js';
 import { InvalidCursorError, type Clock, type CreateResult, type JobPage, type JobPatch, type JobQuery, type JobStore } from '../../jobs/ports.js';
 import { identityAfter, isDeadHere } from '../../jobs/process-identity.js';
+import type { GroupCommit } from './group-commit.js';
 
 const DEFAULT_PAGE = 100;
 const MAX_PAGE = 1000;
@@ -35,7 +36,8 @@ export function applyPatch(job: Job, patch: JobPatch, updatedAt: string): Job {
   return next as unknown as Job;
 }
 
-export function createSqliteStore(db: Database, clock: Clock): JobStore & { releaseAbandoned(): number } {
+/** `writes`: group commit shared with the queue (webhook intake); without it each createMany is its own transaction. */
+export function createSqliteStore(db: Database, clock: Clock, writes?: GroupCommit): JobStore & { releaseAbandoned(): number } {
   const selectById = db.prepare<[string], { body: string }>('SELECT body FROM jobs WHERE id = ?');
   const selectQueuedByKey = db.prepare<[string], { body: string }>("SELECT body FROM jobs WHERE key = ? AND status = 'queued' ORDER BY created_at, id LIMIT 1");
   const insertJob = db.prepare<[string, string, string, string, string, string, string, number | null, string]>(
@@ -90,7 +92,7 @@ export function createSqliteStore(db: Database, clock: Clock): JobStore & { rele
     },
 
     async createMany(jobs) {
-      return createManyTx.immediate(jobs);
+      return writes ? writes.submit(() => jobs.map(createOne)) : createManyTx.immediate(jobs);
     },
 
     async get(id) {
