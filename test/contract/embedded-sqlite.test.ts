@@ -11,6 +11,7 @@ import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DATABASE_FILE, openEmbeddedBackend } from '../../shared/adapters/embedded/index.js';
 import { SCHEMA_VERSION } from '../../shared/adapters/embedded/migrations.js';
+import { GroupCommit } from '../../shared/adapters/embedded/group-commit.js';
 import { createManualClock } from './manual-clock.js';
 
 const run = promisify(execFile);
@@ -105,6 +106,33 @@ describe('embedded SQLite backend', () => {
       await b.close();
     }
   }, 60_000);
+
+  it('group commit: a failing write fails only its caller; concurrent sends all land and are durable when they resolve', async () => {
+    const db = new Database(join(dataDir, 'group.db'));
+    try {
+      db.exec('CREATE TABLE t (v INTEGER UNIQUE)');
+      const writes = new GroupCommit(db);
+      const insert = db.prepare<[number]>('INSERT INTO t (v) VALUES (?)');
+      const results = await Promise.allSettled([1, 2, 2, 3].map((v) => writes.submit(() => insert.run(v).changes)));
+      expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'fulfilled']);
+      expect(db.prepare('SELECT v FROM t ORDER BY v').all()).toEqual([{ v: 1 }, { v: 2 }, { v: 3 }]);
+      // Concurrent sends through the backend all land, each exactly once, and resolve only once durable.
+      const b = openEmbeddedBackend({ dataDir });
+      try {
+        await Promise.all(Array.from({ length: 50 }, (_, i) => b.queue.send([{ jobId: `g${i}`, key: `k${i}` }])));
+        const other = openEmbeddedBackend({ dataDir });
+        try {
+          expect((await other.queue.depth()).queued).toBe(50);
+        } finally {
+          await other.close();
+        }
+      } finally {
+        await b.close();
+      }
+    } finally {
+      db.close();
+    }
+  });
 
   it('uses WAL and records the schema version', async () => {
     await openEmbeddedBackend({ dataDir }).close();
