@@ -150,7 +150,7 @@ export function createIngest(deps: IngestDeps): Ingest {
     for (const [event, group] of byEvent) {
       const trigger: Trigger = { kind: 'event', eventId: event.id, at: event.occurredAt, action: event.action };
       const results = await enqueue({ queue: deps.queue, store: deps.store, ...(deps.clock ? { clock: deps.clock } : {}) }, group, trigger);
-      results.forEach((result, i) => out.push(describeJob(result, group[i]!, trigger)));
+      for (const [i, result] of results.entries()) out.push(describeJob(result, group[i]!, trigger));
       deps.metrics?.jobsEnqueued.inc({ trigger: 'event' }, results.filter((r) => r.created).length);
     }
     return out;

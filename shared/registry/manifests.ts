@@ -55,7 +55,7 @@ export async function getManifest(session: RegistrySession, repository: string, 
       throw new DigestMismatchError(`manifest ${repository}@${reference} at registry ${session.registry} hashes to ${digest}`, { ...where, code: 'DIGEST_MISMATCH' });
     }
     const header = res.header('docker-content-digest');
-    if (header && header.startsWith(`${digestAlgorithm(reference)}:`) && header !== reference) {
+    if (header?.startsWith(`${digestAlgorithm(reference)}:`) && header !== reference) {
       throw new DigestMismatchError(`manifest ${repository}@${reference} at registry ${session.registry} was served with Docker-Content-Digest ${header}`, { ...where, code: 'DIGEST_MISMATCH' });
     }
   }
@@ -100,7 +100,7 @@ export async function putManifest(
   await res.body.dump();
   const expected = computeDigest(manifest.bytes);
   const returned = res.header('docker-content-digest');
-  if (returned && returned.startsWith('sha256:') && returned !== expected) {
+  if (returned?.startsWith('sha256:') && returned !== expected) {
     throw new DigestMismatchError(`registry ${session.registry} stored manifest ${repository}:${reference} as ${returned}, expected ${expected}`, {
       registry: session.registry, repository, reference, code: 'DIGEST_MISMATCH',
     });

@@ -85,7 +85,7 @@ async function rawOrUndefined(ref: string, creds?: Credentials): Promise<Buffer 
 async function arrives(ref: string, expected: Buffer, timeoutMs = 90_000): Promise<void> {
   await eventually(`${ref} at the destination`, async () => {
     const raw = await rawOrUndefined(ref, DST_CREDS);
-    return raw && raw.equals(expected) ? true : undefined;
+    return raw?.equals(expected) ? true : undefined;
   }, timeoutMs);
 }
 

@@ -3,7 +3,7 @@
 // source mapping in front of the worker handler, and the one Secrets Manager call the
 // functions make at cold start (GetSecretValue).
 import {
-  DeleteMessageBatchCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient,
+  DeleteMessageBatchCommand, GetQueueAttributesCommand, ReceiveMessageCommand, type SQSClient,
 } from '@aws-sdk/client-sqs';
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';

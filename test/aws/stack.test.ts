@@ -203,7 +203,7 @@ describe('FerryStack: no secret values are deployed', () => {
   it('by default a plaintext credential or webhook secret is a synth error naming each one', () => {
     const build = (config: FerryConfig) => () => new FerryStack(new App(), 's', { config });
     expect(build(configWith(''))).toThrow(FerryStackConfigError);
-    expect(build(configWith(''))).toThrow(/registries\.src\.auth: plaintext credentials[^]*registries\.src\.webhook\.secret is plaintext/);
+    expect(build(configWith(''))).toThrow(/registries\.src\.auth: plaintext credentials[\s\S]*registries\.src\.webhook\.secret is plaintext/);
     const clean = configWith('');
     delete clean.registries.src!.auth;
     clean.registries.src!.webhook = { secretArn: ECR_HOOK_SECRET, allowUnauthenticated: false };

@@ -181,7 +181,7 @@ export async function rawOrUndefined(ref: string): Promise<Buffer | undefined> {
 export async function arrives(ref: string, expected: Buffer, timeoutMs = 30_000): Promise<void> {
   await eventually(`${ref} to match the source`, async () => {
     const got = await rawOrUndefined(ref);
-    return got && got.equals(expected) ? true : undefined;
+    return got?.equals(expected) ? true : undefined;
   }, timeoutMs, 150);
 }
 

@@ -201,7 +201,7 @@ function withTlsHint(error: unknown, flag: string): unknown {
     return new CliError(error.message.replace(TLS_TRUST_HINT, `pass --${flag}-cert-dir DIR holding its CA as *.crt (or set NODE_EXTRA_CA_CERTS), or --${flag}-tls-verify=false`), EXIT_FAILURE);
   }
   if (!speaksPlainHttp(error)) return error;
-  const first = (error as Error).message.split('\n')[0]!.replace(/\s*\(ERR_SSL[^]*$/, '');
+  const first = (error as Error).message.split('\n')[0]!.replace(/\s*\(ERR_SSL[\s\S]*$/, '');
   return new CliError(`${first}: TLS handshake failed (if the registry serves plain http, pass --${flag}-tls-verify=false or --insecure)`, EXIT_FAILURE);
 }
 
