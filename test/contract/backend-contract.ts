@@ -626,6 +626,49 @@ export function describeBackendContract(name: string, open: () => Promise<Contra
       }, timeout);
     });
 
+    describe('rate store', () => {
+      const REG = 'https://hub.example.com';
+      const store = () => {
+        expect(b.rateStore, 'the backend offers a rate store').toBeDefined();
+        return b.rateStore!;
+      };
+
+      it('starts empty; an update is seen by the next load', async () => {
+        expect(await store().load(REG)).toEqual({});
+        const state = await store().update(REG, (s) => ({ ...s, limit: 25, since: 1000, peak: 50 }));
+        expect(state).toEqual({ limit: 25, since: 1000, peak: 50 });
+        expect(await store().load(REG)).toEqual({ limit: 25, since: 1000, peak: 50 });
+        expect(await store().load('https://other.example.com')).toEqual({});
+      }, timeout);
+
+      it('concurrent updates over separate connections are all applied', async () => {
+        const others: Backend[] = [];
+        if (b.reopen) for (let i = 0; i < 2; i++) others.push(await b.reopen());
+        extra.push(...others);
+        const stores = [store(), ...others.map((o) => o.rateStore!)];
+        await Promise.all(stores.flatMap((st) => [0, 1, 2].map(() => st.update(REG, (s) => ({ ...s, limit: (s.limit ?? 0) + 1 })))));
+        expect((await store().load(REG)).limit).toBe(stores.length * 3);
+      }, timeout);
+
+      it('reserves request slots that never overlap, whoever asks', async () => {
+        const now = 1_000_000;
+        expect(await store().reserve(REG, 5, 10, now)).toBe(now);
+        expect(await store().reserve(REG, 5, 10, now)).toBe(now + 50);
+        // A later request starts from its own time once the schedule is idle.
+        expect(await store().reserve(REG, 1, 10, now + 10_000)).toBe(now + 10_000);
+        const others: Backend[] = [];
+        if (b.reopen) for (let i = 0; i < 2; i++) others.push(await b.reopen());
+        extra.push(...others);
+        const stores = [store(), ...others.map((o) => o.rateStore!)];
+        const starts = await Promise.all(stores.flatMap((st) => [0, 1].map(() => st.reserve(REG, 4, 10, now + 20_000))));
+        const sorted = [...starts].sort((x, y) => x - y);
+        expect(sorted[0]).toBe(now + 20_000);
+        for (let i = 1; i < sorted.length; i++) expect(sorted[i]! - sorted[i - 1]!).toBeGreaterThanOrEqual(40);
+        // The back-off state is untouched by reservations.
+        expect(await store().load(REG)).toEqual({});
+      }, timeout);
+    });
+
     describe('enqueue (records + messages through this backend)', () => {
       const DIGEST = `sha256:${'d'.repeat(64)}`;
       const spec = (reference: string, delaySeconds?: number): JobSpec => ({

@@ -112,3 +112,47 @@ describe('RateController (real time)', () => {
     expect(events.at(-1)).toEqual({ kind: 'pulls-resumed', remaining: 80 });
   });
 });
+
+describe('RateController over a shared store (two processes: two SQLite connections to one file)', () => {
+  const open = async () => {
+    const { mkdtempSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { openEmbeddedBackend } = await import('../../shared/adapters/embedded/index.js');
+    const dataDir = mkdtempSync(join(tmpdir(), 'ferry-rate-'));
+    return [openEmbeddedBackend({ dataDir }), openEmbeddedBackend({ dataDir })] as const;
+  };
+
+  it('the ceiling holds for both together', async () => {
+    const [x, y] = await open();
+    try {
+      const a = new RateController({ registry: 'r', ceiling: 40, store: x.rateStore! });
+      const b = new RateController({ registry: 'r', ceiling: 40, store: y.rateStore! });
+      const started = Date.now();
+      await Promise.all([a, b].map(async (rc) => { for (let i = 0; i < 40; i++) await rc.admit('HEAD'); }));
+      // 80 requests at 40/s together: about 2 s (alone, each would take 1 s).
+      expect(Date.now() - started).toBeGreaterThanOrEqual(1800);
+    } finally {
+      await x.close();
+      await y.close();
+    }
+  });
+
+  it('a 429 seen by one slows the other', async () => {
+    const [x, y] = await open();
+    try {
+      const events: RateEvent[] = [];
+      const a = new RateController({ registry: 'r', store: x.rateStore! });
+      const b = new RateController({ registry: 'r', store: y.rateStore!, syncMs: 50, onEvent: (e) => events.push(e) });
+      for (let i = 0; i < 50; i++) await a.admit('GET');
+      a.observe(429, h({}));
+      await new Promise((r) => setTimeout(r, 100));
+      await b.admit('GET');
+      expect(b.rate).toBeLessThan(Infinity);
+      expect(events[0]).toMatchObject({ kind: 'slowed', status: 0 });
+    } finally {
+      await x.close();
+      await y.close();
+    }
+  });
+});

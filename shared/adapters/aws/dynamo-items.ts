@@ -22,6 +22,7 @@ function keyPart(key: string): string {
 export const jobPk = (id: string): string => `JOB#${id}`;
 export const pointerPk = (key: string): string => `QUEUED#${keyPart(key)}`;
 export const leasePk = (key: string): string => `LEASE#${keyPart(key)}`;
+export const ratePk = (registry: string): string => `RATE#${keyPart(registry)}`;
 export const blobPk = (registry: string, digest: string): string => `BLOB#${keyPart(`${registry}#${digest}`)}`;
 
 export const timeSortKey = (createdAt: string, id: string): string => `${createdAt}#${id}`;

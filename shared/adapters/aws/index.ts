@@ -1,10 +1,11 @@
 // The AWS backend: SQS (jobs queue + DLQ) and DynamoDB (job table) behind the JobQueue,
-// JobStore and BlobIndex ports.
+// JobStore, BlobIndex and RateStore ports.
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient, type SQSClientConfig } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Backend, Clock } from '../../jobs/ports.js';
 import { DynamoBlobIndex } from './dynamo-blob-index.js';
+import { DynamoRateStore } from './dynamo-rate-store.js';
 import { DynamoJobStore } from './dynamo-store.js';
 import { resolveAwsResources, type AwsConfig, type AwsResources } from './setup.js';
 import { SqsJobQueue } from './sqs-queue.js';
@@ -12,6 +13,7 @@ import { SqsJobQueue } from './sqs-queue.js';
 export { AwsBackendError } from './errors.js';
 export { DynamoJobStore, type DynamoJobStoreOptions } from './dynamo-store.js';
 export { DynamoBlobIndex, type DynamoBlobIndexOptions } from './dynamo-blob-index.js';
+export { DynamoRateStore } from './dynamo-rate-store.js';
 export { SqsJobQueue, type SqsJobQueueOptions, DEAD_REASON_ATTRIBUTE, DEAD_AT_ATTRIBUTE } from './sqs-queue.js';
 export { resolveAwsResources, jobTableDefinition, queueNameFromUrl, DEFAULT_QUEUE_NAME, type AwsConfig, type AwsResources } from './setup.js';
 export { JOB_TABLE_SCHEMA, INDEXES, PARTITION_KEY, TTL_ATTRIBUTE, TIME_SORT_KEY, type IndexDefinition } from './table-schema.js';
@@ -65,6 +67,7 @@ export async function openAwsBackend(aws: AwsConfig, options: AwsBackendOptions 
       }),
       store: new DynamoJobStore(doc, { table: resources.table, ...clock }),
       blobIndex: new DynamoBlobIndex(doc, { table: resources.table, ...clock }),
+      rateStore: new DynamoRateStore(doc, resources.table),
       resources,
       close,
     };

@@ -8,6 +8,7 @@
 //   LEASE#<key>    run lease: { holder, leaseUntil (epoch ms) }
 //   BLOB#<registry>#<digest>  blob index (dynamo-blob-index.ts): { repository, seenUntil,
 //                  uploader, leaseUntil } (epoch ms), expiresAt for the TTL
+//   RATE#<registry> shared rate control (dynamo-rate-store.ts): { state, tat, version }
 //
 // Queries: every index sorts by gsiTime = "<createdAt>#<id>" (unique, ISO time sorts as
 // text), so all pages are "newest first, strictly older than the cursor". status and

@@ -3,6 +3,7 @@ import { systemClock, type Backend, type Clock } from '../../jobs/ports.js';
 import { createSqliteBlobIndex } from './blob-index.js';
 import { openDatabase } from './database.js';
 import { GroupCommit } from './group-commit.js';
+import { createSqliteRateStore } from './rate-store.js';
 import { createSqliteQueue } from './queue.js';
 import { createSqliteStore } from './store.js';
 
@@ -25,6 +26,7 @@ export function openEmbeddedBackend(options: EmbeddedBackendOptions): Backend {
     queue,
     store,
     blobIndex,
+    rateStore: createSqliteRateStore(db),
     async recoverAbandoned() {
       // Blob upload leases of a dead process would hold every job needing those blobs until they expire.
       return { messages: queue.releaseAbandoned(), leases: store.releaseAbandoned() + blobIndex.releaseAbandoned() };

@@ -72,6 +72,15 @@ const MIGRATIONS: readonly string[] = [
   ) WITHOUT ROWID;
   CREATE INDEX blob_index_seen ON blob_index (seen_until);
   `,
+  // 4: rate control shared by the processes of one machine (shared/registry/rate-control.ts):
+  // a registry's back-off state (JSON) and its next free request slot (epoch ms).
+  `
+  CREATE TABLE rate_state (
+    registry TEXT PRIMARY KEY,
+    state TEXT NOT NULL,
+    tat INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
