@@ -124,7 +124,7 @@ describe('index amplification', () => {
     proxy.reset();
     const error = await copy('deep').catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ManifestLimitError);
-    expect((error as Error).message).toMatch(new RegExp(`index evil/deep@sha256:[a-f0-9]{64} at hostile nests indexes more than 4 levels deep \\(worker\\.maxIndexDepth\\)`));
+    expect((error as Error).message).toMatch(/index evil\/deep@sha256:[a-f0-9]{64} at hostile nests indexes more than 4 levels deep \(worker\.maxIndexDepth\)/);
     expect(tooDeep.digest).toMatch(/^sha256:/);
     expect(destinationPuts()).toBe(0);
 

@@ -53,6 +53,6 @@ export class GroupCommit {
       }
       return;
     }
-    batch.forEach((p, i) => p.resolve(results[i]));
+    for (const [i, p] of batch.entries()) p.resolve(results[i]);
   }
 }
