@@ -69,6 +69,7 @@ const registry = z.strictObject({
     z.string().regex(/^https?:\/\/[^/\s?#]+\/?$/, 'must be http(s)://[user:password@]host:port'),
     z.literal(false),
   ]).optional().describe('Forward proxy for this registry (http://host:port), or false for none. Default: HTTP_PROXY / HTTPS_PROXY / NO_PROXY.'),
+  allowPrivateRedirects: z.boolean().default(false).describe('Follow blob redirects to private and loopback addresses although the registry is not on one (link-local and metadata addresses are refused regardless).'),
   kind: z.enum(EVENT_KINDS).default('distribution').describe('Webhook format this registry sends; picks the parser for POST /webhooks/<name>.'),
   auth: registryAuth.optional().describe('Credentials ferry uses against this registry: {username,password} | {token} | {dockerConfig: true} | {ecr: {region}} | {secretArn}.'),
   limits: z.strictObject({

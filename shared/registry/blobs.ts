@@ -9,6 +9,7 @@ import { DigestVerifier, verifyingTap } from './digest.js';
 import { DigestMismatchError, RegistryError, type RegistryErrorContext } from './errors.js';
 import type { BodyTap } from './transport.js';
 import type { RegistrySession } from './session.js';
+import { redactedUrl } from './redirect-policy.js';
 import { watchTransferRate, type RateFloor } from './transfer-rate.js';
 import type { TransportResponse } from './transport.js';
 
@@ -95,7 +96,7 @@ export async function openBlob(
   for (let hop = 0; ; hop++) {
     res = session.sameOrigin(url)
       ? await session.request({ method: 'GET', url, ...range, scopes: [repositoryScope(repository, ['pull'])], context, lane: 'download', ...signalOpt(options.signal) })
-      : await session.transport.request({ method: 'GET', url, ...range, context, lane: 'download', ...signalOpt(options.signal) });
+      : await session.transport.request({ method: 'GET', url, ...range, context, lane: 'redirect', ...signalOpt(options.signal) });
     if (!isRedirect(res.status)) break;
     const location = res.header('location');
     await res.body.dump().catch(() => undefined);
@@ -105,8 +106,17 @@ export async function openBlob(
       });
     }
     url = new URL(location, url);
+    if (!session.sameOrigin(url)) await session.transport.checkRedirect(url, context);
   }
   const partial = offset > 0 && res.status === 206;
+  if (res.status !== 200 && !partial && !session.sameOrigin(url)) {
+    // Whatever a redirect target answers is not the registry's to say: its body (an internal
+    // page, say) is never quoted, only its status.
+    await res.body.dump().catch(() => undefined);
+    throw session.error(`GET blob ${repository}@${digest} at registry ${session.registry}: redirect target ${redactedUrl(url)} answered HTTP ${res.status}`, {
+      ...context, status: res.status, ...(res.status === 404 ? { code: 'BLOB_UNKNOWN' } : {}),
+    });
+  }
   if (res.status !== 200 && !partial) {
     if (res.status === 404) {
       await res.body.dump().catch(() => undefined);

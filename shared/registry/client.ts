@@ -12,6 +12,7 @@ import { RateController, type RateEvent, type RateStore } from './rate-control.j
 import { RegistrySession } from './session.js';
 import { DEFAULT_RATE_FLOOR, type RateFloor } from './transfer-rate.js';
 import type { RetryOptions } from './transport.js';
+import type { ResolveAll } from './guarded-lookup.js';
 
 export interface RegistryClientOptions {
   /** Config name of the registry (carried by every error). */
@@ -35,6 +36,10 @@ export interface RegistryClientOptions {
   retry?: RetryOptions;
   /** Blob downloads slower than this over its window are cut (default 1 KiB/s over 60 s; bytesPerSecond 0 = off). */
   rateFloor?: RateFloor;
+  /** Follow blob redirects to private and loopback addresses even when the registry is not on one. */
+  allowPrivateRedirects?: boolean;
+  /** Name resolution for redirect targets (default dns.lookup); tests answer for made-up names. */
+  resolveAll?: ResolveAll;
   /** Chunked upload settings (threshold and chunk size in bytes). */
   upload?: { chunkThreshold?: number; chunkSize?: number; maxResumes?: number };
 }
@@ -74,6 +79,8 @@ export class RegistryClient {
       ...(options.limits?.concurrency !== undefined ? { concurrency: options.limits.concurrency } : {}),
       ...(options.timeouts ? { timeouts: options.timeouts } : {}),
       ...(options.retry ? { retry: options.retry } : {}),
+      ...(options.allowPrivateRedirects !== undefined ? { allowPrivateRedirects: options.allowPrivateRedirects } : {}),
+      ...(options.resolveAll ? { resolveAll: options.resolveAll } : {}),
     });
     this.throttle = options.throttle;
     this.rateFloor = options.rateFloor ?? DEFAULT_RATE_FLOOR;

@@ -47,6 +47,7 @@ export function createRegistryClients(config: FerryConfig, options: CreateClient
       insecure: registry.insecure,
       ...(registry.tls ? { tls: { verify: registry.tls.verify, ...(registry.tls.ca ? { ca: loadCaSetting(registry.tls.ca, `registries.${name}.tls.ca`) } : {}) } } : {}),
       ...(registry.proxy !== undefined ? { proxy: registry.proxy } : {}),
+      allowPrivateRedirects: registry.allowPrivateRedirects,
       ...(credentials !== undefined ? { credentials } : {}),
       limits: {
         ...(registry.limits.requestsPerSecond !== undefined ? { requestsPerSecond: registry.limits.requestsPerSecond } : {}),

@@ -9,7 +9,9 @@ import { USER_AGENT } from '../version.js';
 import { backoffDelayMs } from '../retry/backoff.js';
 import { sleep } from '../retry/sleep.js';
 import { parseRetryAfter, RegistryError, TLS_TRUST_HINT } from './errors.js';
+import { guardedLookup, REDIRECT_REFUSED_CODE, resolveAllAsync, systemResolveAll, type ResolveAll } from './guarded-lookup.js';
 import { proxyFor, redactProxy } from './proxy.js';
+import { addressProblem, hostAddress, isPrivateOrLoopback, redactedUrl, redirectUrlProblem, type RedirectPolicy } from './redirect-policy.js';
 import { RateController } from './rate-control.js';
 import { registrySecureContext } from './tls-trust.js';
 
@@ -39,6 +41,10 @@ export interface TransportOptions {
   concurrency?: number;
   timeouts?: { connectMs?: number; headersMs?: number; bodyMs?: number };
   retry?: RetryOptions;
+  /** Follow redirects to private and loopback addresses even when the registry is not on one. */
+  allowPrivateRedirects?: boolean;
+  /** Name resolution for redirect targets and the registry's own host (default dns.lookup). */
+  resolveAll?: ResolveAll;
 }
 
 export interface RetryOptions {
@@ -76,8 +82,10 @@ export interface TransportRequest {
   /**
    * Blob downloads use their own connections: a stream being read holds its connection
    * until it ends, and must never starve the uploads it feeds (same registry on both sides).
+   * Redirect targets (another origin the registry sent ferry to) get connections whose
+   * every resolved address is held to the redirect policy (redirect-policy.ts).
    */
-  lane?: 'default' | 'download';
+  lane?: 'default' | 'download' | 'redirect';
 }
 
 /** A response body: a Node Readable; `dump()` discards the rest (long bodies close the connection). */
@@ -105,7 +113,10 @@ const KEEP_ALIVE_MS = 10_000;
 export class Transport {
   readonly registry: string;
   readonly baseUrl: URL;
-  private readonly lanes: { default: Lane; download: Lane };
+  private readonly lanes: { default: Lane; download: Lane; redirect: Lane };
+  private readonly allowPrivateRedirects: boolean;
+  private readonly resolveAll: ResolveAll;
+  private ownAddressPrivate: Promise<boolean> | undefined;
   private readonly proxySetting: string | false | undefined;
   readonly rate: RateController;
   private readonly retryOptions: RetryOptions;
@@ -134,7 +145,10 @@ export class Transport {
       keepAliveMaxTimeout: KEEP_ALIVE_MS,
       connect: { timeout: t.connectMs ?? 10_000, ...tls },
     };
-    this.lanes = { default: new Lane(agentOptions, tls), download: new Lane(agentOptions, tls) };
+    this.allowPrivateRedirects = options.allowPrivateRedirects ?? false;
+    this.resolveAll = options.resolveAll ?? systemResolveAll;
+    const guarded: Agent.Options = { ...agentOptions, connect: { ...agentOptions.connect, lookup: guardedLookup(() => this.redirectPolicy(), this.resolveAll) } };
+    this.lanes = { default: new Lane(agentOptions, tls), download: new Lane(agentOptions, tls), redirect: new Lane(agentOptions, tls, guarded) };
   }
 
   resolve(url: string | URL): URL {
@@ -167,7 +181,40 @@ export class Transport {
   }
 
   async close(): Promise<void> {
-    await Promise.all([this.lanes.default.close(), this.lanes.download.close()]);
+    await Promise.all([this.lanes.default.close(), this.lanes.download.close(), this.lanes.redirect.close()]);
+  }
+
+  /** Private and loopback redirect targets are allowed when the registry itself resolves to one (or by config). */
+  redirectPolicy(): Promise<RedirectPolicy> {
+    if (this.allowPrivateRedirects) return Promise.resolve({ allowPrivate: true });
+    this.ownAddressPrivate ??= (async () => {
+      const literal = hostAddress(this.baseUrl);
+      const addresses = literal !== undefined ? [literal] : await resolveAllAsync(this.baseUrl.hostname, this.resolveAll);
+      return addresses.some(isPrivateOrLoopback);
+    })().catch((e: unknown) => {
+      this.ownAddressPrivate = undefined;
+      throw e;
+    });
+    return this.ownAddressPrivate.then((allowPrivate) => ({ allowPrivate }));
+  }
+
+  /**
+   * Throws a permanent REDIRECT_REFUSED RegistryError when the registry's redirect to `url`
+   * must not be followed. Names are judged again at connect time (redirect lane); through a
+   * forward proxy, which resolves names itself, they are resolved and judged here instead.
+   */
+  async checkRedirect(url: URL, context: RequestContext | undefined): Promise<void> {
+    const policy = await this.redirectPolicy();
+    let problem = redirectUrlProblem(url, policy);
+    if (problem === undefined && hostAddress(url) === undefined && proxyFor(url, this.proxySetting) !== undefined) {
+      const addresses = await resolveAllAsync(url.hostname, this.resolveAll).catch(() => [] as string[]);
+      problem = addresses.map((a) => addressProblem(a, policy)).find((p) => p !== undefined);
+    }
+    if (problem !== undefined) {
+      throw new RegistryError(`registry ${this.registry} redirected to ${redactedUrl(url)}, which ferry does not follow: ${problem}`, {
+        registry: this.registry, ...context, code: 'REDIRECT_REFUSED',
+      });
+    }
   }
 
   private backoff(attempt: number, retryAfterMs: number | undefined): number {
@@ -217,24 +264,31 @@ export class Transport {
     if (e instanceof Error && e.cause instanceof RegistryError) return e.cause;
     const code = errorCode(e);
     const detail = e instanceof Error ? e.message : String(e);
+    // Off the registry's origin (redirect targets), the query may carry a signature: not shown.
+    const shown = url.origin === this.baseUrl.origin ? url.href : redactedUrl(url);
+    if (code === REDIRECT_REFUSED_CODE) {
+      return new RegistryError(`registry ${this.registry} redirected to ${shown}, which ferry does not follow: ${detail}`, {
+        registry: this.registry, ...context, code: 'REDIRECT_REFUSED', cause: e,
+      });
+    }
     if (code !== undefined && TLS_CERTIFICATE_CODES.has(code)) {
       // Retrying cannot fix trust: fail at once, saying what would.
       return new RegistryError(
-        `${method} ${url.href} (registry ${this.registry}) failed: TLS certificate not trusted (${code}: ${detail}); ${TLS_TRUST_HINT}`,
+        `${method} ${shown} (registry ${this.registry}) failed: TLS certificate not trusted (${code}: ${detail}); ${TLS_TRUST_HINT}`,
         { registry: this.registry, ...context, code: 'TLS_CERTIFICATE', cause: e },
       );
     }
     if (code !== undefined && (code === 'EPROTO' || code.startsWith('ERR_SSL_'))) {
       // Not TLS at the other end (often plain http), or no common protocol: retrying cannot help.
       return new RegistryError(
-        `${method} ${url.href} (registry ${this.registry}) failed: TLS handshake failed (${code}: ${detail})`,
+        `${method} ${shown} (registry ${this.registry}) failed: TLS handshake failed (${code}: ${detail})`,
         { registry: this.registry, ...context, code: 'TLS_HANDSHAKE', cause: e },
       );
     }
     const timeout = code !== undefined && TIMEOUT_CODES.has(code);
     const via = proxy === undefined ? '' : ` through proxy ${redactProxy(proxy)} (${this.proxySetting === undefined ? 'HTTP_PROXY/HTTPS_PROXY; NO_PROXY bypasses it' : `registry setting proxy; proxy: false bypasses it`})`;
     return new RegistryError(
-      `${method} ${url.href} (registry ${this.registry}) failed${via}: ${timeout ? 'timed out' : 'network error'} (${code ?? 'unknown'}: ${detail})`,
+      `${method} ${shown} (registry ${this.registry}) failed${via}: ${timeout ? 'timed out' : 'network error'} (${code ?? 'unknown'}: ${detail})`,
       { registry: this.registry, ...context, code: timeout ? 'TIMEOUT' : 'NETWORK', cause: e },
     );
   }
@@ -254,10 +308,15 @@ class Lane {
   private direct: Agent | undefined;
   private readonly proxied = new Map<string, ProxyAgent>();
 
-  constructor(private readonly options: Agent.Options, private readonly tls: { secureContext: SecureContext; rejectUnauthorized?: boolean }) {}
+  /** `directOptions`: for direct connections only (a guarded lookup must not judge the proxy's own address). */
+  constructor(
+    private readonly options: Agent.Options,
+    private readonly tls: { secureContext: SecureContext; rejectUnauthorized?: boolean },
+    private readonly directOptions: Agent.Options = options,
+  ) {}
 
   dispatcher(proxy: string | undefined): Dispatcher {
-    if (proxy === undefined) return (this.direct ??= new Agent(this.options));
+    if (proxy === undefined) return (this.direct ??= new Agent(this.directOptions));
     let agent = this.proxied.get(proxy);
     if (!agent) {
       // http:// registries are fetched through the proxy with absolute URLs, as HTTP proxies

@@ -174,3 +174,10 @@ export function trickle(chunk: number, everyMs: number): BlobHandler {
     req.socket.once('close', () => clearInterval(timer));
   };
 }
+
+/** Answers the blob GET with a redirect to `location` (any scheme, any host). */
+export function redirectTo(location: string, status = 307): BlobHandler {
+  return (_req, res) => {
+    res.writeHead(status, { location, 'content-length': '0' }).end();
+  };
+}
