@@ -5,6 +5,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    // Installs the Debian packages the tests run (as root), or names the command to run.
+    globalSetup: ['test/setup/system-packages.ts'],
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: 'forks',
