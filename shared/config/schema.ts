@@ -106,6 +106,9 @@ const destination = z.strictObject({
   }).describe('Destination repository template: {repository}, {namespace}, {name}. Default "{repository}".'),
 });
 
+/** `os/architecture[/variant]` as in an index's platform field. */
+export const PLATFORM_RE = /^[a-z0-9_.-]+\/[a-z0-9_.-]+(?:\/[a-z0-9_.-]+)?$/;
+
 /** A policy's filter list; a malformed entry (e.g. `team/[**`) is an error at its own line. */
 function filterList(kind: FilterKind) {
   return z.array(z.string().min(1)).min(1).superRefine((patterns, ctx) => {
@@ -121,6 +124,9 @@ const policy = z.strictObject({
   destinations: z.array(destination).min(1).describe('Where matching images are copied.'),
   deletes: z.boolean().default(false).describe('Propagate deletions to the destinations.'),
   override: z.boolean().default(true).describe('false: never move a tag that already exists at a destination.'),
+  referrers: z.boolean().default(true).describe('Copy the OCI 1.1 referrers of every copied manifest (signatures, SBOMs, attestations with a subject), recursively; a referrer pushed later replicates when its subject is at the destination, whatever the tag filter says.'),
+  referrerTypes: filterList('repository').optional().describe('Only referrers whose artifactType matches these globs (or regex:); default: every type.'),
+  digestTags: z.boolean().default(true).describe("Copy cosign's sha256-<hex>.sig/.att/.sbom tags with their image, whatever the tag filter says."),
   // Validated as cron by load.ts (schedule-check.ts): the Lambda functions re-read a baked
   // config that was checked at synth, and carry no cron library.
   schedule: z.string().min(1).optional().describe('Cron expression: periodic reconcile (initial sync + drift repair).'),

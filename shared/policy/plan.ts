@@ -4,6 +4,7 @@ import { parseDuration, type FerryConfig, type PolicyConfig } from '../config/sc
 import type { IgnoredEvent, NormalizedEvent } from '../events/types.js';
 import { MAX_DELAY_SECONDS, type JobSpec } from '../jobs/enqueue.js';
 import { jobKey } from '../jobs/model.js';
+import { followsSubject } from '../registry/referrers.js';
 import { matchesRepository, matchesTag } from './match.js';
 import { renderRepository, TemplateError } from '../config/template.js';
 
@@ -121,8 +122,12 @@ const NO_REPOSITORY_MATCH = 'repository not covered';
 function policyRejects(policy: PolicyConfig, event: NormalizedEvent): string | undefined {
   if (!matchesRepository(policy.repositories, event.repository)) return NO_REPOSITORY_MATCH;
   if (event.action === 'delete' && !policy.deletes) return `delete not propagated (policy ${policy.name} has deletes: false)`;
-  // Digest-only events follow their repository: the tag filter only sees tags.
-  if (event.tag !== undefined && !matchesTag(policy.tags, event.tag)) return `tag ${event.tag} filtered out by policy ${policy.name}`;
+  // Digest-only events follow their repository: the tag filter only sees tags. A pushed
+  // referrer tag (`sha256-<hex>` index, cosign's `sha256-<hex>.sig`) follows its subject
+  // instead: its job copies the subject's referrers if the subject is at the destination.
+  if (event.tag !== undefined && !(event.action === 'push' && followsSubject(policy, event.tag)) && !matchesTag(policy.tags, event.tag)) {
+    return `tag ${event.tag} filtered out by policy ${policy.name}`;
+  }
   return undefined;
 }
 

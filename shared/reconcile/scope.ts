@@ -6,6 +6,7 @@ import { isRepository, isTag } from '../oci/grammar.js';
 import { globSet } from '../policy/match.js';
 import type { RegistryClient } from '../registry/client.js';
 import { RegistryError } from '../registry/errors.js';
+import { followsSubject } from '../registry/referrers.js';
 
 /** Answers to `_catalog` meaning "no catalog for you" (hosted registries: Docker Hub, GHCR, ...). */
 export const CATALOG_REFUSED: ReadonlySet<number> = new Set([401, 403, 404, 405]);
@@ -38,8 +39,12 @@ export function inRepositoryScope(policy: Pick<PolicyConfig, 'repositories'>, re
   return isRepository(repository) && globSet(policy.repositories).test(repository);
 }
 
-export function inTagScope(policy: Pick<PolicyConfig, 'tags'>, tag: string): boolean {
-  return isTag(tag) && globSet(policy.tags, 'tag').test(tag);
+/** A policy's tag settings (referrers and digestTags default to true, as in the config). */
+export type TagScope = Pick<PolicyConfig, 'tags'> & Partial<Pick<PolicyConfig, 'referrers' | 'digestTags'>>;
+
+/** Referrer tags the policy follows are compared with their subject, never as tags of their own. */
+export function inTagScope(policy: TagScope, tag: string): boolean {
+  return isTag(tag) && !followsSubject(policy, tag) && globSet(policy.tags, 'tag').test(tag);
 }
 
 export interface ListingOptions {
@@ -75,7 +80,7 @@ export async function* sourceRepositories(source: RegistryClient, policy: Pick<P
 }
 
 /** Tags of a repository in scope, streamed page by page. */
-export async function* tagsInScope(client: RegistryClient, repository: string, policy: Pick<PolicyConfig, 'tags'>, options: ListingOptions = {}): AsyncGenerator<string> {
+export async function* tagsInScope(client: RegistryClient, repository: string, policy: TagScope, options: ListingOptions = {}): AsyncGenerator<string> {
   for await (const tag of client.tags(repository, listOptions(options))) {
     if (inTagScope(policy, tag)) yield tag;
   }

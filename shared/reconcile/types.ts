@@ -3,7 +3,8 @@
 import type { JobDestination } from '../jobs/model.js';
 
 /**
- * - missing: the source has the tag, the destination does not;
+ * - missing: the source has the tag, the destination does not (or has it without all of
+ *   its referrers: then missingReferrers says which);
  * - different: both have it, with different digests (and the policy may move tags);
  * - kept: both have it, digests differ, but `override: false` forbids moving it;
  * - extra: the destination has a tag in scope the source no longer has (deletes: true only);
@@ -19,6 +20,8 @@ export interface Finding {
   destination: JobDestination;
   sourceDigest?: string;
   destinationDigest?: string;
+  /** Tag in sync but referrers (signatures, SBOMs, ...) missing at the destination: what lacks. */
+  missingReferrers?: string[];
 }
 
 /** A registry call that failed during the walk; the walk goes on with the next item. */

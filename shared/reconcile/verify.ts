@@ -14,6 +14,8 @@ export interface Difference {
   tag: string;
   sourceDigest?: string;
   destinationDigest?: string;
+  /** The tag is there but these referrers are not. */
+  missingReferrers?: string[];
 }
 
 export interface VerifyOptions extends WalkOptions {
@@ -49,6 +51,7 @@ export async function verifyPolicy(options: VerifyOptions): Promise<VerifyResult
       const difference: Difference = { kind, destination: finding.destination, repository: finding.repository, tag: finding.tag };
       if (finding.sourceDigest) difference.sourceDigest = finding.sourceDigest;
       if (finding.destinationDigest) difference.destinationDigest = finding.destinationDigest;
+      if (finding.missingReferrers) difference.missingReferrers = finding.missingReferrers;
       differences.push(difference);
     }
     options.onProgress?.({ ...counts });

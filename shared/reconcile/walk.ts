@@ -22,6 +22,7 @@ import type { JobDestination } from '../jobs/model.js';
 import type { RegistryClient } from '../registry/client.js';
 import { RegistryError } from '../registry/errors.js';
 import { renderRepository, sourceRepositoryFor } from '../config/template.js';
+import { missingReferrers } from '../replicate/referrers.js';
 import { mapBounded } from './bounded.js';
 import { CATALOG_REFUSED, inRepositoryScope, literalRepositories, sourceRepositories, tagsInScope } from './scope.js';
 import type { Finding, WalkCounts, WalkIssue } from './types.js';
@@ -97,6 +98,7 @@ export async function* walkPolicy(options: WalkOptions): AsyncGenerator<WalkEven
   const destinations = policy.destinations.map((d) => ({ template: d.repository, registry: d.registry, client: clientFor(options.clients, d.registry, policy.name) }));
   const listing = { pageSize: options.pageSize ?? DEFAULT_PAGE_SIZE, ...(options.signal ? { signal: options.signal } : {}) };
   const signal = options.signal;
+  const referrerSettings = { referrers: policy.referrers, referrerTypes: policy.referrerTypes, digestTags: policy.digestTags };
 
   // Source repositories the walk saw (names only), for repositories gone from the source catalog.
   const seen = policy.deletes && !literalRepositories(policy.repositories) ? new Set<string>() : undefined;
@@ -210,6 +212,11 @@ export async function* walkPolicy(options: WalkOptions): AsyncGenerator<WalkEven
         else {
           finding.destinationDigest = head.digest;
           if (head.digest !== sourceDigest) finding.kind = policy.override ? 'different' : 'kept';
+        }
+        if (finding.kind === 'in-sync') {
+          // The image is there; its signatures, SBOMs and attestations must be too.
+          const lacking = await missingReferrers({ client: source, repository }, { client, repository: destination.repository }, [sourceDigest], referrerSettings, signal);
+          if (lacking.length > 0) Object.assign(finding, { kind: 'missing', missingReferrers: lacking });
         }
         return { type: 'finding', finding };
       } catch (err) {

@@ -9,6 +9,8 @@ import type { Credentials } from './credentials/types.js';
 import { listCatalog, listTags, type ListOptions } from './listing.js';
 import { deleteManifest, getManifest, headManifest, putManifest, type Manifest, type ManifestHead } from './manifests.js';
 import { RateController, type RateEvent, type RateStore } from './rate-control.js';
+import type { Descriptor } from './media-types.js';
+import { referrersApi } from './referrers.js';
 import { RegistrySession } from './session.js';
 import { DEFAULT_RATE_FLOOR, type RateFloor } from './transfer-rate.js';
 import type { RetryOptions } from './transport.js';
@@ -104,6 +106,11 @@ export class RegistryClient {
   /** Pushes the bytes unchanged under a tag or their digest; returns the digest. */
   putManifest(repository: string, reference: string, manifest: { bytes: Buffer; mediaType: string }, signal?: AbortSignal): Promise<string> {
     return putManifest(this.session, repository, reference, manifest, signal);
+  }
+
+  /** OCI 1.1 referrers of a digest; undefined when the registry has no referrers API (404). */
+  referrers(repository: string, digest: string, options: { artifactType?: string; signal?: AbortSignal } = {}): Promise<Descriptor[] | undefined> {
+    return referrersApi(this.session, repository, digest, options);
   }
 
   /** true = deleted, false = was not there. */

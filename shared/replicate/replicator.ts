@@ -4,7 +4,9 @@ import type { FerryConfig } from '../config/schema.js';
 import type { Logger } from '../observability/logger.js';
 import { isTag, referenceProblem, repositoryProblem } from '../oci/grammar.js';
 import type { RegistryClient } from '../registry/client.js';
-import { copyImage, SourceManifestNotFoundError, type CopyProgress } from './copy.js';
+import type { Manifest } from '../registry/manifests.js';
+import { copyImage, SourceManifestNotFoundError, type CopyProgress, type CopyResult } from './copy.js';
+import { followReferrers, referrerTagJob, subjectReferrerJob } from './referrer-jobs.js';
 import { deleteImage } from './delete.js';
 import { PermanentJobError } from './errors.js';
 import type { BlobFlights } from './blob-flights.js';
@@ -33,23 +35,34 @@ export function createReplicator(options: ReplicatorOptions): ReplicateJob {
     if (problem) throw new ReplicationSetupError(`job ${job.id}: ${problem}`);
 
     const started = Date.now();
+    const src = { client: source, repository: job.source.repository };
+    const dst = { client: destination, repository: job.destination.repository };
+    /** Copies one manifest of this job (a referrer by digest, a cosign tag) with the job's settings. */
+    const copy = (reference: string, tag: string | undefined, override: boolean, resolved?: Manifest): Promise<CopyResult> => copyImage({
+      source: { ...src, reference, ...(resolved ? { resolved } : {}) },
+      destination: { ...dst, ...(tag !== undefined ? { tag } : {}) },
+      blobConcurrency: config.worker.blobConcurrency,
+      limits: { maxIndexDepth: config.worker.maxIndexDepth, maxManifests: config.worker.maxManifests },
+      override,
+      ...(signal ? { signal } : {}),
+      ...(uploads ? { uploads } : {}),
+      ...(options.blobs ? { blobs: options.blobs } : {}),
+      ...(options.onProgress ? { onProgress: (p: CopyProgress) => options.onProgress?.(job, p) } : {}),
+    });
+    const referrerJob = { source: src, destination: dst, policy, copy, ...(signal ? { signal } : {}) };
+
+    // A `sha256-<hex>` index or cosign tag: the referrers of its subject, not a tag of its own.
+    const byTag = await referrerTagJob(referrerJob, job.source.reference);
+    if (byTag) return byTag;
+
     const manifest = await source.getManifest(job.source.repository, job.source.reference, signal);
     if (manifest) {
-      const result = await copyImage({
-        source: { client: source, repository: job.source.repository, reference: job.source.reference, resolved: manifest },
-        destination: { client: destination, repository: job.destination.repository, ...(isTag(job.source.reference) ? { tag: job.source.reference } : {}) },
-        blobConcurrency: config.worker.blobConcurrency,
-        limits: { maxIndexDepth: config.worker.maxIndexDepth, maxManifests: config.worker.maxManifests },
-        override: policy.override,
-        ...(signal ? { signal } : {}),
-        ...(uploads ? { uploads } : {}),
-        ...(options.blobs ? { blobs: options.blobs } : {}),
-        ...(options.onProgress ? { onProgress: (p: CopyProgress) => options.onProgress?.(job, p) } : {}),
-      });
+      // A manifest with `subject` pushed on its own (a signature minutes after its image).
+      const bySubject = await subjectReferrerJob(referrerJob, manifest);
+      if (bySubject) return bySubject;
+      const result = await copy(job.source.reference, isTag(job.source.reference) ? job.source.reference : undefined, policy.override, manifest);
       logger?.debug({ jobId: job.id, digest: result.digest, stats: result.stats, skipped: result.skipped }, 'copy finished');
-      return result.skipped
-        ? { action: 'skipped', reason: result.skipped, digest: result.digest, stats: result.stats }
-        : { action: 'copied', digest: result.digest, stats: result.stats };
+      return followReferrers(referrerJob, manifest, result);
     }
 
     if (!policy.deletes) {

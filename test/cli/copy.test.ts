@@ -10,6 +10,7 @@ import { startRegistries, startRegistry, stopAllRegistries, type DistributionReg
 import { digestOf, inspectRaw, pullToOciDir, pushRandomImage, pushRandomIndex, type TestImage } from '../testbed/images.js';
 import { startTokenServer, type TokenServer } from '../testbed/token-server.js';
 import { startFaultProxy, type FaultProxy } from '../testbed/fault-proxy.js';
+import { headDigest, pushArtifact, pushCosignTag, referrersIndex } from '../testbed/referrers.js';
 
 interface Run {
   code: number | null;
@@ -96,6 +97,27 @@ describe('ferry copy between plain registries', () => {
       expect(digestOf(await inspectRaw(`${dst.host}/mirror/multi@${child.digest}`))).toBe(child.digest);
     }
     await pullToOciDir(`${dst.host}/mirror/multi:v1`);
+  });
+
+  it('copies the signature and SBOM that refer to the image (fallback tag schema); --no-referrers copies the image alone', async () => {
+    const image = await pushRandomImage(`${src.host}/team/signed:v1`, { layerSizes: [1024] });
+    const subject = { mediaType: image.mediaType, digest: image.digest, size: image.bytes.length };
+    const sig = await pushCosignTag(src.url, 'team/signed', image.digest, 'sig');
+    const sbom = await pushArtifact(src.url, 'team/signed', subject, { artifactType: 'application/spdx+json', maintainIndex: true });
+    const indexTag = image.digest.replace(':', '-');
+
+    const bare = await ferry('copy', '--insecure', '--no-referrers', `${src.host}/team/signed:v1`, `${dst.host}/bare/signed:v1`);
+    expect(bare.code, bare.stderr).toBe(0);
+    expect(await headDigest(dst.url, 'bare/signed', 'v1')).toBe(image.digest);
+    expect(await headDigest(dst.url, 'bare/signed', `${indexTag}.sig`)).toBeUndefined();
+    expect(await headDigest(dst.url, 'bare/signed', sbom.digest)).toBeUndefined();
+
+    const run = await ferry('copy', '--insecure', '--json', `${src.host}/team/signed:v1`, `${dst.host}/signed/app:v1`);
+    expect(run.code, run.stderr).toBe(0);
+    expect((JSON.parse(run.stdout) as { manifests: number }).manifests).toBe(3);
+    expect(await headDigest(dst.url, 'signed/app', `${indexTag}.sig`)).toBe(sig.digest);
+    expect(await headDigest(dst.url, 'signed/app', sbom.digest)).toBe(sbom.digest);
+    expect((await referrersIndex(dst.url, 'signed/app', image.digest)).map((d) => d.digest)).toEqual([sbom.digest]);
   });
 
   it('re-copying to the same tag transfers nothing', async () => {

@@ -5,7 +5,8 @@
 // destination registry; every assertion looks at the registries.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pushRandomImage } from '../testbed/images.js';
-import { arrives, rawOrUndefined, settled, sleep, startScenario, type Scenario } from './scenario.js';
+import { headDigest, pushArtifact, pushCosignTag, referrersIndex } from '../testbed/referrers.js';
+import { arrives, eventually, rawOrUndefined, settled, sleep, startScenario, type Scenario } from './scenario.js';
 
 describe('ferry serve: tag filters, referrers, platforms', () => {
   let s: Scenario;
@@ -16,6 +17,7 @@ describe('ferry serve: tag filters, referrers, platforms', () => {
     s = await startScenario({
       policies: [
         { name: 'sv', source: 'src', repositories: ['sv/**'], tags: ['semver:^1.2', 'regex:stable|lts-\\d+', '!semver:1.3.x'], destinations: [{ registry: 'dst' }] },
+        { name: 'signed', source: 'src', repositories: ['signed/**'], tags: ['v*'], destinations: [{ registry: 'dst' }] },
       ],
     });
   });
@@ -34,5 +36,25 @@ describe('ferry serve: tag filters, referrers, platforms', () => {
     await sleep(1000);
     await settled(s);
     for (const tag of ['1.1.0', '1.3.2', '2.0.0', 'stable-old', 'lts-x']) expect(await rawOrUndefined(dst(`sv/app:${tag}`)), tag).toBeUndefined();
+  });
+
+  it('a cosign signature and an OCI SBOM pushed after the image replicate by webhook, past the v* filter', async () => {
+    const image = await pushRandomImage(src('signed/app:v1'), { layerSizes: [512] });
+    await arrives(dst('signed/app:v1'), image.bytes);
+    const indexTag = image.digest.replace(':', '-');
+    // Minutes later in real life: the signer pushes its tag, the SBOM tool its artifact (by
+    // digest, then the subject's index tag, as clients of a registry without the API do).
+    const sig = await pushCosignTag(s.src.url, 'signed/app', image.digest, 'sig');
+    const sbom = await pushArtifact(s.src.url, 'signed/app', { mediaType: image.mediaType, digest: image.digest, size: image.bytes.length }, { artifactType: 'application/spdx+json', maintainIndex: true });
+    await eventually('the .sig tag at the destination', async () => ((await headDigest(s.dst.url, 'signed/app', `${indexTag}.sig`)) === sig.digest ? true : undefined));
+    await eventually('the SBOM at the destination', async () => ((await headDigest(s.dst.url, 'signed/app', sbom.digest)) === sbom.digest ? true : undefined));
+    await eventually('the SBOM in the destination index', async () => ((await referrersIndex(s.dst.url, 'signed/app', image.digest)).some((d) => d.digest === sbom.digest) ? true : undefined));
+    // A signature whose subject the filter keeps out stays at the source.
+    const dev = await pushRandomImage(src('signed/app:dev'), { layerSizes: [256] });
+    await pushCosignTag(s.src.url, 'signed/app', dev.digest, 'sig');
+    await sleep(1500);
+    await settled(s);
+    expect(await headDigest(s.dst.url, 'signed/app', `${dev.digest.replace(':', '-')}.sig`)).toBeUndefined();
+    expect(await headDigest(s.dst.url, 'signed/app', 'dev')).toBeUndefined();
   });
 });

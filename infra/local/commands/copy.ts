@@ -11,6 +11,8 @@ import { CliError, EXIT_FAILURE, EXIT_USAGE, printJson, runAction } from '../cli
 
 export interface CopyCommandOptions {
   allPlatforms: boolean;
+  /** false with --no-referrers. */
+  referrers: boolean;
   srcCreds?: string;
   destCreds?: string;
   insecure: boolean;
@@ -53,6 +55,7 @@ export function register(program: Command): void {
     .argument('<src>', 'source image: host[:port]/repository[:tag|@digest] (docker:// prefix accepted)')
     .argument('<dst>', 'destination image: host[:port]/repository[:tag|@digest]')
     .option('--all-platforms', 'copy every platform of an index (the default)', true)
+    .option('--no-referrers', 'do not copy the signatures, SBOMs and attestations that refer to the image (OCI referrers, cosign sha256-*.sig/.att/.sbom tags)')
     .option('--src-creds <user:password>', 'credentials for the source (default: ~/.docker/config.json)')
     .option('--dest-creds <user:password>', 'credentials for the destination (default: ~/.docker/config.json)')
     .option('--src-tls-verify [bool]', 'verify the source registry\'s certificate; false: https without verification, else plain http', parseBool, true)
@@ -72,12 +75,13 @@ export function register(program: Command): void {
 async function copyCommand(srcInput: string, dstInput: string, options: CopyCommandOptions): Promise<void> {
   // Loaded here, not at the top, so `ferry --help` and other commands never pay for them;
   // all at once, so their files load in parallel.
-  const [{ parseImageReference, referenceOf }, { RegistryClient }, { dockerConfigCredentials }, { copyImage }, { loadCertDir }] = await Promise.all([
+  const [{ parseImageReference, referenceOf }, { RegistryClient }, { dockerConfigCredentials }, { copyImage }, { loadCertDir }, { followReferrers }] = await Promise.all([
     import('../../../shared/oci/grammar.js'),
     import('../../../shared/registry/client.js'),
     import('../../../shared/registry/credentials/docker-config.js'),
     import('../../../shared/replicate/copy.js'),
     import('../../../shared/registry/tls-trust.js'),
+    import('../../../shared/replicate/referrer-jobs.js'),
   ]);
   const src = parseImageReference(srcInput);
   const dst = parseImageReference(dstInput);
@@ -153,13 +157,25 @@ async function copyCommand(srcInput: string, dstInput: string, options: CopyComm
     if (dst.digest && dst.digest !== manifest.digest) {
       throw new CliError(`destination names ${dst.digest} but the source image is ${manifest.digest}`, EXIT_USAGE);
     }
-    result = await copyImage({
-      source: { client: source, repository: src.repository, reference, resolved: manifest },
-      destination: { client: destination, repository: dst.repository, ...(dst.digest ? {} : { tag: dst.tag ?? 'latest' }) },
+    const copy = (from: string, tag: string | undefined, resolved?: typeof manifest) => copyImage({
+      source: { client: source, repository: src.repository, reference: from, ...(resolved ? { resolved } : {}) },
+      destination: { client: destination, repository: dst.repository, ...(tag !== undefined ? { tag } : {}) },
       blobConcurrency: concurrency,
       override: true,
       ...(progress ? { onProgress: progress.update } : {}),
     });
+    result = await copy(reference, dst.digest ? undefined : (dst.tag ?? 'latest'), manifest);
+    if (options.referrers) {
+      // Signatures, SBOMs and attestations of the image (and of each child of an index) follow it.
+      const outcome = await followReferrers({
+        source: { client: source, repository: src.repository },
+        destination: { client: destination, repository: dst.repository },
+        policy: { referrers: true, digestTags: true },
+        copy: (from, tag) => copy(from, tag),
+      }, manifest, result);
+      const { skipped: _, ...rest } = result;
+      result = outcome.action === 'skipped' ? { ...result, stats: outcome.stats } : { ...rest, stats: outcome.stats };
+    }
   } finally {
     progress?.stop();
     await Promise.allSettled([source.close(), destination.close()]);

@@ -99,5 +99,9 @@ async function printHuman(output: VerifyJson): Promise<void> {
       { header: 'SOURCE DIGEST', value: (d) => shortDigest(d.sourceDigest) },
       { header: 'DEST DIGEST', value: (d) => shortDigest(d.destinationDigest) },
     ]);
+    // A tag that is there without all of its signatures/SBOMs: say which are missing.
+    for (const d of rows) {
+      for (const r of d.missingReferrers ?? []) out.write(`${d.destination.registry}/${d.destination.repository}:${d.tag} lacks ${r}\n`);
+    }
   }
 }
