@@ -3,8 +3,8 @@
 // webhook Function URL, schedules for periodic reconcile, an ECR EventBridge rule, alarms.
 import {
   AssetHashType, DockerImage, Duration, RemovalPolicy, Stack, Token, Validations,
-  aws_cloudwatch as cloudwatch, aws_dynamodb as dynamodb, aws_events as events,
-  aws_events_targets as targets, aws_iam as iam, aws_lambda as lambda,
+  aws_cloudwatch as cloudwatch, aws_dynamodb as dynamodb, aws_ec2 as ec2, aws_events as events,
+  aws_events_targets as targets, aws_iam as iam, aws_kms as kms, aws_lambda as lambda,
   aws_lambda_event_sources as sources, aws_logs as logs, aws_sqs as sqs,
 } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
@@ -42,12 +42,45 @@ export interface FerryReplicationProps {
   alarmActions?: cloudwatch.IAlarmAction[];
   /** Job table on stack deletion. Default RETAIN: job history outlives the stack. */
   tableRemovalPolicy?: RemovalPolicy;
+  /**
+   * Runs every function in this VPC (subnets: `vpcSubnets`, default the private subnets
+   * with egress). Registries are then reached through NAT, or through `proxy`; SQS,
+   * DynamoDB and Secrets Manager through NAT or VPC endpoints.
+   */
+  vpc?: ec2.IVpc;
+  vpcSubnets?: ec2.SubnetSelection;
+  /** Security groups of the functions. Default: one created by the construct (all outbound). */
+  securityGroups?: ec2.ISecurityGroup[];
+  /**
+   * Forward proxy for registry traffic, set as HTTPS_PROXY / HTTP_PROXY / NO_PROXY on the
+   * functions (ferry's registry transport honours them; a registry's own `proxy` wins).
+   */
+  proxy?: { httpsProxy?: string; httpProxy?: string; noProxy?: string };
+  /** Customer-managed KMS key for the queues, the job table and the log groups. Default: AWS-owned/managed keys. */
+  encryptionKey?: kms.IKey;
+  /** How long function logs are kept. Default one month. */
+  logRetention?: logs.RetentionDays;
+  /**
+   * Prefix of physical names (functions `<prefix>-webhook`..., queues `<prefix>-jobs` and
+   * `<prefix>-jobs-dlq`, table `<prefix>-jobs`). Default: names CloudFormation generates.
+   */
+  namePrefix?: string;
+  /**
+   * Reserved concurrency of the webhook function: at most this many requests are handled
+   * at once; more get HTTP 429 from the Function URL, which registries retry. Default 10.
+   */
+  webhookReservedConcurrency?: number;
+  /** KMS keys that encrypt the Secrets Manager secrets the config names (granted kms:Decrypt). */
+  secretsKmsKeys?: kms.IKey[];
 }
 
 /** A config the stack cannot deploy, with what to change. */
 export class FerryStackConfigError extends Error {
   override readonly name = 'FerryStackConfigError';
 }
+
+/** Webhook requests handled at once unless webhookReservedConcurrency says otherwise. */
+export const DEFAULT_WEBHOOK_CONCURRENCY = 10;
 
 /** SQS event source mappings accept a maximum concurrency of 2 to 1000. */
 export const MIN_WORKER_CONCURRENCY = 2;
@@ -104,20 +137,37 @@ export class FerryReplication extends Construct {
     }
     this.warnings = [...baked.undeployable, ...baked.warnings];
 
+    const key = props.encryptionKey;
+    const prefix = props.namePrefix;
+    if (prefix !== undefined && !/^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$/.test(prefix)) {
+      throw new FerryStackConfigError(`namePrefix ${JSON.stringify(prefix)}: use 1-40 letters, digits, _ and - (it starts function, queue and table names)`);
+    }
+    const webhookConcurrency = props.webhookReservedConcurrency ?? DEFAULT_WEBHOOK_CONCURRENCY;
+    if (!Number.isInteger(webhookConcurrency) || webhookConcurrency < 1) {
+      throw new FerryStackConfigError(`webhookReservedConcurrency is ${webhookConcurrency}; it must be a whole number of at least 1`);
+    }
+    const queueEncryption = key
+      ? { encryption: sqs.QueueEncryption.KMS, encryptionMasterKey: key }
+      : { encryption: sqs.QueueEncryption.SQS_MANAGED };
+
     this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
+      ...(prefix ? { queueName: `${prefix}-jobs-dlq` } : {}),
       retentionPeriod: Duration.days(14),
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      ...queueEncryption,
       enforceSSL: true,
     });
     this.queue = new sqs.Queue(this, 'JobQueue', {
+      ...(prefix ? { queueName: `${prefix}-jobs` } : {}),
       visibilityTimeout: Duration.seconds(workerTimeout.toSeconds() * VISIBILITY_FACTOR),
       retentionPeriod: Duration.days(14),
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      ...queueEncryption,
       enforceSSL: true,
       deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: config.worker.maxAttempts },
     });
     this.table = new dynamodb.Table(this, 'JobTable', {
       ...JOB_TABLE.keys,
+      ...(prefix ? { tableName: `${prefix}-jobs` } : {}),
+      ...(key ? { encryption: dynamodb.TableEncryption.CUSTOMER_MANAGED, encryptionKey: key } : {}),
       billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
       timeToLiveAttribute: JOB_TABLE.ttlAttribute,
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
@@ -130,15 +180,44 @@ export class FerryReplication extends Construct {
       [ENV.deadLetterQueueUrl]: this.deadLetterQueue.queueUrl,
       [ENV.table]: this.table.tableName,
       NODE_OPTIONS: '--enable-source-maps',
+      ...(props.proxy?.httpsProxy ? { HTTPS_PROXY: props.proxy.httpsProxy } : {}),
+      ...(props.proxy?.httpProxy ? { HTTP_PROXY: props.proxy.httpProxy } : {}),
+      ...(props.proxy?.noProxy ? { NO_PROXY: props.proxy.noProxy } : {}),
     };
+    if (key) {
+      // CloudWatch Logs encrypts the function log groups with the key (a key created in
+      // another stack must allow this in its own policy).
+      key.grantEncryptDecrypt(new iam.ServicePrincipal(`logs.${Stack.of(this).region}.amazonaws.com`));
+    }
+    const vpcProps = props.vpc
+      ? {
+          vpc: props.vpc,
+          vpcSubnets: props.vpcSubnets ?? { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
+          ...(props.securityGroups ? { securityGroups: props.securityGroups } : {}),
+        }
+      : {};
+    if (!props.vpc && (props.vpcSubnets || props.securityGroups)) {
+      throw new FerryStackConfigError('vpcSubnets and securityGroups need vpc');
+    }
     const bundles = bundleHandlers();
     const fn = (name: HandlerName, options: { timeout: Duration; memorySize: number; description: string; extraEnv?: Record<string, string>; reservedConcurrentExecutions?: number }): lambda.Function => {
       const bundle = bundles.get(name)!;
-      const logGroup = new logs.LogGroup(this, `${cap(name)}Logs`, { retention: logs.RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY });
-      const role = this.executionRole(name, logGroup);
+      const functionName = prefix ? `${prefix}-${name}` : undefined;
+      const logGroup = new logs.LogGroup(this, `${cap(name)}Logs`, {
+        ...(functionName ? { logGroupName: `/aws/lambda/${functionName}` } : {}),
+        retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+        ...(key ? { encryptionKey: key } : {}),
+        removalPolicy: RemovalPolicy.DESTROY,
+      });
+      const role = this.executionRole(name, logGroup, props.vpc !== undefined);
+      // SQS with a KMS key: senders need GenerateDataKey + Decrypt, receivers Decrypt. Named
+      // actions rather than grantEncryptDecrypt's wildcards (ReEncrypt*, GenerateDataKey*).
+      if (key) key.grant(role, 'kms:Decrypt', 'kms:GenerateDataKey');
       return new lambda.Function(this, `${cap(name)}Function`, {
+        ...(functionName ? { functionName } : {}),
         description: options.description,
         role,
+        ...vpcProps,
         runtime: LAMBDA_RUNTIME,
         architecture: lambda.Architecture.ARM_64,
         handler: LAMBDA_HANDLER,
@@ -159,7 +238,11 @@ export class FerryReplication extends Construct {
       });
     };
 
-    this.webhookFunction = fn('webhook', { timeout: Duration.seconds(30), memorySize: 256, description: 'ferry: registry webhooks and ECR events -> jobs' });
+    this.webhookFunction = fn('webhook', {
+      timeout: Duration.seconds(30), memorySize: 256, description: 'ferry: registry webhooks and ECR events -> jobs',
+      // The URL is public: a flood may not scale the function without bound (excess: 429, senders retry).
+      reservedConcurrentExecutions: webhookConcurrency,
+    });
     this.webhookUrl = this.webhookFunction.addFunctionUrl({ authType: lambda.FunctionUrlAuthType.NONE });
     this.workerFunction = fn('worker', {
       timeout: workerTimeout,
@@ -177,6 +260,10 @@ export class FerryReplication extends Construct {
     this.reconcileFunction = fn('reconcile', { timeout: Duration.minutes(MAX_LAMBDA_TIMEOUT_MINUTES), memorySize: 512, description: 'ferry: periodic reconcile (initial sync + drift repair)' });
 
     this.grantLeastPrivilege(config);
+    for (const secretsKey of props.secretsKmsKeys ?? []) {
+      // Secrets Manager decrypts with the caller's permission on the key.
+      for (const f of [this.webhookFunction, this.workerFunction, this.adminFunction, this.reconcileFunction]) secretsKey.grantDecrypt(f.role!);
+    }
 
     for (const { policy, cron } of schedules) {
       const rule = new events.Rule(this, `Schedule${logicalName(policy)}`, {
@@ -230,7 +317,7 @@ export class FerryReplication extends Construct {
    * creates log groups; the stack does). The construct id keeps the logical id of the role
    * the function used to create for itself.
    */
-  private executionRole(name: HandlerName, logGroup: logs.LogGroup): iam.Role {
+  private executionRole(name: HandlerName, logGroup: logs.LogGroup, inVpc: boolean): iam.Role {
     const role = new iam.Role(this, `${cap(name)}FunctionServiceRole`, {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
       description: `ferry ${name} function`,
@@ -239,6 +326,17 @@ export class FerryReplication extends Construct {
       description: `ferry ${name} function: write its own log group`,
       statements: [new iam.PolicyStatement({ actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [logGroup.logGroupArn] })],
     });
+    if (inVpc) {
+      // What AWSLambdaVPCAccessExecutionRole grants: Lambda manages the functions' network interfaces.
+      policy.addStatements(new iam.PolicyStatement({
+        actions: ['ec2:CreateNetworkInterface', 'ec2:DescribeNetworkInterfaces', 'ec2:DescribeSubnets', 'ec2:DeleteNetworkInterface', 'ec2:AssignPrivateIpAddresses', 'ec2:UnassignPrivateIpAddresses'],
+        resources: ['*'],
+      }));
+      Validations.of(policy).acknowledge({
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason: 'Lambda creates the VPC network interfaces with the function role; EC2 offers no resource-level permission for DescribeNetworkInterfaces and the interface ids are not known in advance (this is what AWSLambdaVPCAccessExecutionRole grants).',
+      });
+    }
     role.addManagedPolicy(policy);
     return role;
   }

@@ -43,5 +43,14 @@ function pickReplicationProps(props: Omit<FerryStackProps, 'config'>): Omit<Ferr
   if (props.alarmActions !== undefined) out.alarmActions = props.alarmActions;
   if (props.tableRemovalPolicy !== undefined) out.tableRemovalPolicy = props.tableRemovalPolicy;
   if (props.plaintextSecrets !== undefined) out.plaintextSecrets = props.plaintextSecrets;
+  if (props.vpc !== undefined) out.vpc = props.vpc;
+  if (props.vpcSubnets !== undefined) out.vpcSubnets = props.vpcSubnets;
+  if (props.securityGroups !== undefined) out.securityGroups = props.securityGroups;
+  if (props.proxy !== undefined) out.proxy = props.proxy;
+  if (props.encryptionKey !== undefined) out.encryptionKey = props.encryptionKey;
+  if (props.logRetention !== undefined) out.logRetention = props.logRetention;
+  if (props.namePrefix !== undefined) out.namePrefix = props.namePrefix;
+  if (props.webhookReservedConcurrency !== undefined) out.webhookReservedConcurrency = props.webhookReservedConcurrency;
+  if (props.secretsKmsKeys !== undefined) out.secretsKmsKeys = props.secretsKmsKeys;
   return out;
 }
