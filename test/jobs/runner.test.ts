@@ -264,9 +264,10 @@ describe('crashes (at-least-once delivery)', () => {
     const job = await h.enqueueEvent();
     const stall = gate();
     const calls: string[] = [];
-    const stalled = runner(async () => { calls.push('stalled'); await stall.promise; return copied(); }, { visibilitySeconds: 30, heartbeatMs: 3_600_000 });
+    const started = gate();
+    const stalled = runner(async () => { calls.push('stalled'); started.open(); await stall.promise; return copied(); }, { visibilitySeconds: 30, heartbeatMs: 3_600_000 });
     const stalledRun = stalled.handle(await h.receiveOne(30));
-    await sleep(50);
+    await started.promise;
     expect((await h.store.get(job.id))?.status).toBe('running');
 
     h.clock.advance(31_000);
@@ -303,12 +304,15 @@ describe('crashes (at-least-once delivery)', () => {
   it('shutdown (abort) releases the job at once without counting the attempt', async () => {
     const job = await h.enqueueEvent();
     const ac = new AbortController();
+    const started = gate();
     const r = runner(async (_job, { signal }) => {
-      await new Promise((_resolve, reject) => signal?.addEventListener('abort', () => reject(signal.reason)));
+      const aborted = new Promise((_resolve, reject) => signal?.addEventListener('abort', () => reject(signal.reason)));
+      started.open();
+      await aborted;
       return copied();
     });
     const run = r.handle(await h.receiveOne(), ac.signal);
-    await sleep(20);
+    await started.promise;
     ac.abort(new Error('SIGTERM'));
     expect(await run).toBe('retry');
     expect(await h.store.get(job.id)).toMatchObject({ status: 'queued', attempts: 0 });
@@ -327,13 +331,17 @@ describe('one key, one run at a time', () => {
       if (running.has(job.key)) overlap = true;
       running.add(job.key);
       order.push(job.id);
-      if (job.id === first.id) await release.promise;
+      if (job.id === first.id) {
+        firstStarted.open();
+        await release.promise;
+      }
       running.delete(job.key);
       return copied();
     };
+    const firstStarted = gate();
     const r = runner(replicate, { deferSeconds: 2 });
     const firstRun = r.handle(await h.receiveOne());
-    await sleep(20);
+    await firstStarted.promise;
     // The tag moves while the first copy runs: a new job (not coalesced: the first is running).
     const second = await h.enqueueEvent('v1', 'evt-2');
     expect(second.id).not.toBe(first.id);
@@ -354,10 +362,11 @@ describe('one key, one run at a time', () => {
     await h.queue.send([{ jobId: job.id, key: job.key }]);
     const release = gate();
     let calls = 0;
-    const r = runner(async () => { calls++; await release.promise; return copied(); }, { deferSeconds: 1 });
+    const started = gate();
+    const r = runner(async () => { calls++; started.open(); await release.promise; return copied(); }, { deferSeconds: 1 });
     const [a, b] = await h.queue.receive(2, 60, 0);
     const runA = r.handle(a!);
-    await sleep(20);
+    await started.promise;
     expect(await r.handle(b!)).toBe('deferred');
     release.open();
     expect(await runA).toBe('succeeded');
