@@ -18,6 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { stringify } from 'yaml';
+import { blobTraffic } from '../test/testbed/access-log.js';
 import { buildImage, pushImage, type TestImage } from '../test/testbed/images.js';
 import { startRegistry, type DistributionRegistry } from '../test/testbed/registries.js';
 import { startScenario } from '../test/e2e/scenario.js';
@@ -93,30 +94,16 @@ interface Uploads {
   requests: number;
 }
 
-/** Blob uploads the destination completed, from its access log (combined log format). */
+/** Blob uploads the destination completed, from its access log, with the bytes they carried. */
 async function uploadsFromLog(logFile: string, sizes: ReadonlyMap<string, number>): Promise<Uploads> {
-  const text = await readFile(logFile, 'utf8');
-  const perDigest = new Map<string, number>();
+  const traffic = await blobTraffic(logFile);
   let bytes = 0;
-  let mounts = 0;
-  let requests = 0;
-  for (const line of text.split('\n')) {
-    const m = /"([A-Z]+) (\S+) HTTP\/1\.1" (\d{3}) /.exec(line);
-    if (!m) continue;
-    requests += 1;
-    const [, method, path, status] = m;
-    if (method === 'PUT' && status === '201' && path!.includes('/blobs/uploads/')) {
-      const digest = /[?&]digest=sha256(?:%3A|:)([0-9a-f]{64})/.exec(path!);
-      if (!digest) continue;
-      const d = `sha256:${digest[1]}`;
-      perDigest.set(d, (perDigest.get(d) ?? 0) + 1);
-      const size = sizes.get(d);
-      if (size === undefined) throw new Error(`the destination completed an upload of ${d}, which no bench image has`);
-      bytes += size;
-    }
-    if (method === 'POST' && status === '201' && path!.includes('mount=')) mounts += 1;
+  for (const [d, n] of traffic.uploads) {
+    const size = sizes.get(d);
+    if (size === undefined) throw new Error(`the destination completed an upload of ${d}, which no bench image has`);
+    bytes += size * n;
   }
-  return { perDigest, bytes, mounts, requests };
+  return { perDigest: traffic.uploads, bytes, mounts: traffic.mounts, requests: traffic.requests };
 }
 
 interface RunResult { seconds: number; uploads: Uploads }

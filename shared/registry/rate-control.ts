@@ -40,6 +40,12 @@ export interface RateState {
   pullsPausedUntil?: number;
 }
 
+/**
+ * Requests are scheduled at this share of an explicit ceiling: a busy event loop (or a full
+ * connection pool) sends some late, and late requests bunch with punctual ones; the
+ * registry counts arrivals, and a ceiling must hold there.
+ */
+export const CEILING_MARGIN = 0.9;
 export const DEFAULT_DECREASE = 0.5;
 export const DEFAULT_FLOOR = 1;
 export const DEFAULT_RECOVERY = 0.1;
@@ -48,7 +54,7 @@ export const DEFAULT_MAX_PAUSE_MS = 60_000;
 
 /** Requests per second allowed at `now` (Infinity = no cap). */
 export function currentRate(state: RateState, settings: RateSettings, now: number): number {
-  const ceiling = settings.ceiling !== undefined && settings.ceiling > 0 ? settings.ceiling : Infinity;
+  const ceiling = settings.ceiling !== undefined && settings.ceiling > 0 ? settings.ceiling * CEILING_MARGIN : Infinity;
   if (state.limit === undefined || state.since === undefined || state.peak === undefined) return ceiling;
   const regained = state.peak * (settings.recovery ?? DEFAULT_RECOVERY) * Math.max(0, now - state.since) / 1000;
   const rate = state.limit + regained;
@@ -161,6 +167,8 @@ export interface RateControllerOptions extends RateSettings {
 
 /** Requests a reservation covers: about this long at the current rate. */
 const RESERVATION_MS = 200;
+/** A reserved slot this far in the past is dropped. */
+const STALE_SLOT_MS = 5;
 
 export class RateController {
   private state: RateState = {};
@@ -253,7 +261,9 @@ export class RateController {
   }
 
   private async sharedSlot(rate: number, now: number): Promise<number> {
-    while (this.reserved.length > 0 && this.reserved[0]! < now - 1000) this.reserved.shift();
+    // A slot already past is given up, not used late: late slots would bunch with the next
+    // ones and exceed the rate (the registry sees arrival times, not the schedule).
+    while (this.reserved.length > 0 && this.reserved[0]! < now - STALE_SLOT_MS) this.reserved.shift();
     const ready = this.reserved.shift();
     if (ready !== undefined) return ready;
     const interval = 1000 / rate;

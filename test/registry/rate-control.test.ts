@@ -11,7 +11,7 @@ const h = (headers: Record<string, string>) => (name: string) => headers[name];
 describe('rate state', () => {
   it('has no cap by default, and the explicit ceiling when one is set', () => {
     expect(currentRate({}, {}, T0)).toBe(Infinity);
-    expect(currentRate({}, { ceiling: 40 }, T0)).toBe(40);
+    expect(currentRate({}, { ceiling: 40 }, T0)).toBe(36); // scheduled at 90% of the ceiling
   });
 
   it('a 429 on an uncapped registry halves the rate it was seeing, which then climbs back linearly and ends the back-off', () => {
@@ -35,8 +35,8 @@ describe('rate state', () => {
     for (let i = 0; i < 20; i++) s = throttled(s, { status: 429, observedRate: 8 }, { ceiling: 8 }, T0 + i * 1000);
     expect(s.limit).toBe(1);
     const c = throttled({}, { status: 429, observedRate: 1000 }, { ceiling: 50 }, T0);
-    expect(c).toMatchObject({ limit: 25, peak: 50 });
-    expect(currentRate(c, { ceiling: 50 }, T0 + 60_000)).toBe(50);
+    expect(c).toMatchObject({ limit: 22.5, peak: 45 });
+    expect(currentRate(c, { ceiling: 50 }, T0 + 60_000)).toBe(45);
   });
 
   it('Retry-After pauses the registry (at most maxPauseMs), with or without a cut', () => {

@@ -7,7 +7,7 @@ import { copyImage } from '../../shared/replicate/copy.js';
 import { MemoryBlobIndex, type BlobIndex } from '../../shared/replicate/blob-index.js';
 import { BlobFlights, type BlobSlot } from '../../shared/replicate/blob-flights.js';
 import { startFaultProxy, type FaultProxy } from '../testbed/fault-proxy.js';
-import { buildImage, pushImage, type TestImage } from '../testbed/images.js';
+import { buildImage, pushImage, withBaseLayers, type TestImage } from '../testbed/images.js';
 import { startRegistries, stopAllRegistries, type DistributionRegistry } from '../testbed/registries.js';
 
 const REG = 'https://dr.example.com';
@@ -108,7 +108,7 @@ describe('concurrent copies to one registry (real Distribution registries)', () 
     const base = await buildImage({ layerSizes: [300_000, 200_000, 100_000] });
     for (let i = 0; i < 4; i++) {
       const image = await buildImage({ layerSizes: [50_000 + i], label: `app${i}` });
-      images.push(await withBase(base, image));
+      images.push(await withBaseLayers(base, image));
       await pushImage(images[i]!, `${src.host}/team/app${i}:v1`);
       await pushImage(images[i]!, `${src.host}/team/app${i}:v2`);
     }
@@ -143,19 +143,3 @@ describe('concurrent copies to one registry (real Distribution registries)', () 
     }
   }, 120_000);
 });
-
-/** `image` with `base`'s layers first: the base blobs are copied into its layout. */
-async function withBase(base: TestImage, image: TestImage): Promise<TestImage> {
-  const { readFile, writeFile, copyFile } = await import('node:fs/promises');
-  const { join } = await import('node:path');
-  const { createHash } = await import('node:crypto');
-  const blob = (dir: string, digest: string) => join(dir, 'blobs', 'sha256', digest.slice('sha256:'.length));
-  for (const layer of base.layers) await copyFile(blob(base.dir, layer.digest), blob(image.dir, layer.digest));
-  const manifest = JSON.parse((await readFile(blob(image.dir, image.digest))).toString()) as { layers: unknown[] };
-  manifest.layers = [...base.layers, ...manifest.layers];
-  const bytes = Buffer.from(JSON.stringify(manifest));
-  const digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
-  await writeFile(blob(image.dir, digest), bytes);
-  await writeFile(join(image.dir, 'index.json'), JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: image.mediaType, digest, size: bytes.length }] }));
-  return { ...image, digest, bytes, layers: [...base.layers, ...image.layers] };
-}

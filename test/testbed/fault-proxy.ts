@@ -30,6 +30,8 @@ export interface FaultRule {
   fault: Fault;
   /** How many matching requests the fault applies to; default 1. Infinity for always. */
   times?: number;
+  /** Share of matching requests the fault applies to, at random (default 1: every one). */
+  probability?: number;
 }
 
 export interface ProxiedRequest {
@@ -40,6 +42,8 @@ export interface ProxiedRequest {
   /** Which fault applied, if any. */
   fault?: Fault['kind'];
   requestBytes: number;
+  /** When the request arrived (epoch ms). */
+  at: number;
 }
 
 export interface FaultProxy {
@@ -96,7 +100,7 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
 
   const takeFault = (method: string, path: string): Fault | undefined => {
     for (const rule of rules) {
-      if (rule.left > 0 && matches(rule.match, method, path)) {
+      if (rule.left > 0 && matches(rule.match, method, path) && (rule.probability === undefined || Math.random() < rule.probability)) {
         rule.left -= 1;
         return rule.fault;
       }
@@ -113,7 +117,7 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
   const handle = (req: IncomingMessage, res: ServerResponse): void => {
     const method = req.method ?? 'GET';
     const path = req.url ?? '/';
-    const record: ProxiedRequest = { method, path, status: 0, requestBytes: 0 };
+    const record: ProxiedRequest = { method, path, status: 0, requestBytes: 0, at: Date.now() };
     requests.push(record);
     const fault = takeFault(method, path);
     if (fault) record.fault = fault.kind;

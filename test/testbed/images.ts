@@ -5,7 +5,7 @@
 import { createHash, randomFillSync } from 'node:crypto';
 import { execFile } from 'node:child_process';
 import { createWriteStream, rmSync } from 'node:fs';
-import { mkdtemp, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdtemp, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -365,4 +365,21 @@ export async function deleteImage(ref: string, creds?: Credentials): Promise<voi
 /** Reads a blob from a built layout (to compare with what a registry serves). */
 export async function readLayoutBlob(image: Pick<TestImage, 'dir'>, digest: string): Promise<Buffer> {
   return readFile(blobPath(image.dir, digest));
+}
+
+/**
+ * `image` with `base`'s layers first (images sharing a base, as built FROM one): the base
+ * blobs are copied into its layout, its manifest rewritten (its config keeps its own diff_ids:
+ * registries do not check them).
+ */
+export async function withBaseLayers(base: TestImage, image: TestImage): Promise<TestImage> {
+  const blob = (dir: string, digest: string) => join(dir, 'blobs', 'sha256', digest.slice('sha256:'.length));
+  for (const layer of base.layers) await copyFile(blob(base.dir, layer.digest), blob(image.dir, layer.digest));
+  const manifest = JSON.parse((await readFile(blob(image.dir, image.digest))).toString()) as { layers: unknown[] };
+  manifest.layers = [...base.layers, ...manifest.layers];
+  const bytes = Buffer.from(JSON.stringify(manifest));
+  const digest = digestOf(bytes);
+  await writeFile(blob(image.dir, digest), bytes);
+  await writeFile(join(image.dir, 'index.json'), JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: image.mediaType, digest, size: bytes.length }] }));
+  return { ...image, digest, bytes, layers: [...base.layers, ...image.layers] };
 }
