@@ -5,6 +5,10 @@
 //   {action:"dlq", limit?}                                           -> {deadLetters}
 //   {action:"replay", all:true | ids:[...] | repository, by?}        -> {replayed}
 //   {action:"sync", policy?}                                         -> sync result
+//   {action:"cancel"|"retry", ids:[...], by?}                        -> {results:[{id, ok, result|detail}]}
+//   {action:"policies"}                                              -> {policies}
+//   {action:"pause"|"resume", policy, by?}                           -> policy state
+//   {action:"deliveries", registry?, limit?}                         -> {deliveries}
 // Bad requests and unknown ids answer {error, detail} (the invoke itself succeeds);
 // infrastructure failures throw, so the caller sees a function error.
 import * as z from 'zod';
@@ -13,12 +17,14 @@ import { InvalidCursorError, type Backend, type JobPage, type JobQuery, type Rep
 import { describeDeadLetters, type DeadLetterView } from '../shared/jobs/dead-letters.js';
 import { replayDeadJobs } from '../shared/jobs/replay.js';
 import type { Context } from 'aws-lambda';
+import { createControlPlane, UnknownNameError, type ControlPlane, type PolicyView } from '../shared/control/control-plane.js';
+import type { Delivery, PolicyState } from '../shared/control/ports.js';
 import { lazy, openRuntime, type Runtime } from './lib/runtime.js';
 import type { SyncFn, SyncPoliciesResult } from '../shared/reconcile/sync.js';
 import { UnknownPolicyError } from '../shared/reconcile/walk.js';
 import { createSync } from './lib/sync.js';
 
-const STATUSES = ['queued', 'running', 'succeeded', 'skipped', 'failed', 'dead'] as const satisfies readonly JobStatus[];
+const STATUSES = ['queued', 'running', 'succeeded', 'skipped', 'failed', 'dead', 'paused', 'cancelled'] as const satisfies readonly JobStatus[];
 const MAX_LIMIT = 1000;
 
 const requestSchema = z.discriminatedUnion('action', [
@@ -44,6 +50,10 @@ const requestSchema = z.discriminatedUnion('action', [
     message: 'replay needs exactly one of all: true, ids: [...], repository',
   }),
   z.strictObject({ action: z.literal('sync'), policy: z.string().min(1).optional() }),
+  z.strictObject({ action: z.enum(['cancel', 'retry']), ids: z.array(z.string().min(1)).min(1).max(MAX_LIMIT), by: z.string().min(1).max(200).optional() }),
+  z.strictObject({ action: z.literal('policies') }),
+  z.strictObject({ action: z.enum(['pause', 'resume']), policy: z.string().min(1), by: z.string().min(1).max(200).optional() }),
+  z.strictObject({ action: z.literal('deliveries'), registry: z.string().min(1).optional(), limit: z.number().int().min(1).max(MAX_LIMIT).optional() }),
 ]);
 
 export type AdminRequest = z.input<typeof requestSchema>;
@@ -54,15 +64,20 @@ export type AdminResponse =
   | { deadLetters: DeadLetterView[] }
   | { replayed: string[] }
   | SyncPoliciesResult
+  | { results: Array<{ id: string; ok: boolean; result?: string; status?: string; detail?: string }> }
+  | { policies: PolicyView[] }
+  | PolicyState
+  | { deliveries: Delivery[] }
   | { error: string; detail?: string };
 
 export interface AdminApp {
   backend: Backend;
   sync: SyncFn;
+  control: ControlPlane;
 }
 
 export function createAdminApp(runtime: Runtime): AdminApp {
-  return { backend: runtime.backend, sync: createSync(runtime) };
+  return { backend: runtime.backend, sync: createSync(runtime), control: createControlPlane({ config: runtime.config, backend: runtime.backend, logger: runtime.logger }) };
 }
 
 /** A sync stops walking this long before the invocation ends, so its summary is still returned. */
@@ -109,6 +124,35 @@ export async function handleAdmin(app: AdminApp, event: unknown, context?: Pick<
         throw err;
       }
     }
+    case 'cancel':
+    case 'retry': {
+      const by = request.by ?? 'admin-function';
+      const results = [];
+      for (const id of request.ids) {
+        const r = request.action === 'cancel' ? await app.control.cancel(id, by) : await app.control.retry(id, by);
+        results.push(r.ok ? { id, ok: true, result: r.result, status: r.job.status } : { id, ok: false, detail: r.detail, ...(r.job ? { status: r.job.status } : {}) });
+      }
+      return { results };
+    }
+    case 'policies':
+      return { policies: await app.control.policies() };
+    case 'pause':
+    case 'resume': {
+      const by = request.by ?? 'admin-function';
+      try {
+        return request.action === 'pause' ? await app.control.pause(request.policy, by) : await app.control.resume(request.policy, by);
+      } catch (err) {
+        if (err instanceof UnknownNameError) return { error: 'unknown policy', detail: err.message };
+        throw err;
+      }
+    }
+    case 'deliveries':
+      try {
+        return { deliveries: await app.control.deliveries(request.registry, request.limit) };
+      } catch (err) {
+        if (err instanceof UnknownNameError) return { error: 'unknown registry', detail: err.message };
+        throw err;
+      }
   }
 }
 

@@ -31,6 +31,7 @@ export function createWebhookApp(runtime: Runtime, env: Env = process.env): Webh
   const digestPushDelaySeconds = digestPushDelayFromEnv(env);
   const deps = {
     queue: runtime.backend.queue, store: runtime.backend.store, logger: runtime.logger, metrics: runtime.metrics,
+    recordDelivery: (d: Parameters<typeof runtime.backend.control.recordDelivery>[0]) => runtime.backend.control.recordDelivery(d),
     ...(digestPushDelaySeconds !== undefined ? { digestPushDelaySeconds } : {}),
   };
   return {
@@ -55,7 +56,8 @@ export function toWebhookRequest(event: LambdaFunctionURLEvent): WebhookRequest 
   for (const [name, value] of Object.entries(event.headers ?? {})) headers[name.toLowerCase()] = value;
   const query: Record<string, string | undefined> = { ...event.queryStringParameters };
   const body = event.body === undefined ? Buffer.alloc(0) : Buffer.from(event.body, event.isBase64Encoded ? 'base64' : 'utf8');
-  return { method: event.requestContext.http.method, path: event.rawPath, query, headers, body };
+  const sourceIp = event.requestContext.http.sourceIp;
+  return { method: event.requestContext.http.method, path: event.rawPath, query, headers, body, ...(sourceIp ? { remoteAddress: sourceIp } : {}) };
 }
 
 export function toFunctionUrlResult(response: IngestResponse): FunctionUrlResult {

@@ -36,6 +36,8 @@ export interface WebhookRequest {
   /** Header names lower-cased. */
   headers: Record<string, string | undefined>;
   body: Buffer;
+  /** The sender's address as the host saw it (recorded with the delivery). */
+  remoteAddress?: string;
 }
 
 /** A body that no real sender produces: the webhook answers 400 with this reason. */

@@ -8,7 +8,7 @@ import { selfIdentity } from '../jobs/process-identity.js';
 import type { Logger } from '../observability/logger.js';
 import type { MetricsRecorder } from '../observability/recorder.js';
 import { BandwidthLimiter } from '../registry/bandwidth.js';
-import type { RegistryClient } from '../registry/client.js';
+import type { RegistryClient, RegistryClientOptions } from '../registry/client.js';
 import { createRegistryClients } from '../registry/clients.js';
 import type { RateEvent } from '../registry/rate-control.js';
 import { processBlobIndex } from '../replicate/blob-index.js';
@@ -27,7 +27,14 @@ export interface JobExecution {
   close(): Promise<void>;
 }
 
-export function createJobExecution(config: FerryConfig, backend: Backend, deps: { logger: Logger; metrics?: MetricsRecorder | undefined }): JobExecution {
+export interface JobExecutionDeps {
+  logger: Logger;
+  metrics?: MetricsRecorder | undefined;
+  /** Sees every registry request (registry health for the console). */
+  observer?: RegistryClientOptions['observer'];
+}
+
+export function createJobExecution(config: FerryConfig, backend: Backend, deps: JobExecutionDeps): JobExecution {
   const { logger, metrics } = deps;
   const visibilitySeconds = Math.max(1, Math.ceil(config.worker.visibilityTimeout / 1000));
   // One limiter for every client: worker.bandwidth caps the process, not each registry.
@@ -35,6 +42,7 @@ export function createJobExecution(config: FerryConfig, backend: Backend, deps: 
     throttle: new BandwidthLimiter(config.worker.bandwidth),
     ...(backend.rateStore ? { rateStore: backend.rateStore } : {}),
     onRateEvent: rateEventReporter(logger, metrics),
+    ...(deps.observer ? { observer: deps.observer } : {}),
   });
   // Every job of this host (and, through the backend's index, of every other worker) uploads
   // a blob to a registry once; the others mount it.
@@ -53,6 +61,8 @@ export function createJobExecution(config: FerryConfig, backend: Backend, deps: 
     jobTimeoutMs: config.worker.jobTimeout,
     logger,
     ...(metrics ? { metrics } : {}),
+    // Paused policies hold their jobs (status paused) until resumed.
+    isPaused: async (policy) => (await backend.control.getPolicy(policy))?.paused === true,
   });
   return {
     clients,

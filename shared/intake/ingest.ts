@@ -13,6 +13,8 @@ import { nullLogger } from '../observability/null-logger.js';
 import type { MetricsRecorder } from '../observability/recorder.js';
 import { referenceProblem, repositoryProblem } from '../oci/grammar.js';
 import { digestPushDelayProblem, DIGEST_PUSH_DELAY_SECONDS, planJobs, planReason, type PlannedJob } from '../policy/plan.js';
+import { randomUUID } from 'node:crypto';
+import type { Delivery } from '../control/ports.js';
 import { authenticate } from './authenticate.js';
 
 export const MAX_WEBHOOK_BODY_BYTES = 1024 * 1024;
@@ -31,6 +33,17 @@ export interface IngestDeps {
    * seconds, 0..900; 0 = none. Default DIGEST_PUSH_DELAY_SECONDS (see policy/plan.ts).
    */
   digestPushDelaySeconds?: number;
+  /** Keeps each delivery to a configured registry (the console's "recent deliveries"). */
+  recordDelivery?: (delivery: Delivery) => Promise<void>;
+}
+
+/** What one delivery did, filled in as the request is handled. */
+interface DeliveryTrace {
+  registry?: string;
+  events: number;
+  jobIds: string[];
+  jobsCreated: number;
+  ignored: string[];
 }
 
 export interface IngestResponse {
@@ -87,13 +100,13 @@ export function createIngest(deps: IngestDeps): Ingest {
   const delayProblem = digestPushDelayProblem(digestPushDelaySeconds);
   if (delayProblem) throw new RangeError(delayProblem);
 
-  async function handle(request: WebhookRequest, label: (name: string) => void): Promise<IngestResponse> {
+  async function handle(request: WebhookRequest, trace: DeliveryTrace): Promise<IngestResponse> {
     const name = registryNameOf(request.path);
     if (name === undefined) return error(404, 'not found', `webhooks are posted to /webhooks/{registry}, not ${request.path.slice(0, 200)}`);
     if (request.method.toUpperCase() !== 'POST') return error(405, 'method not allowed', `use POST for /webhooks/${name}`, { allow: 'POST' });
     const registry = Object.hasOwn(registries, name) ? registries[name] : undefined;
     if (!registry) return error(404, 'unknown registry', `no registry named ${JSON.stringify(name.slice(0, 100))} is configured`);
-    label(name);
+    trace.registry = name;
     if (request.body.length > MAX_WEBHOOK_BODY_BYTES) return error(413, 'payload too large', `webhook bodies are limited to ${MAX_WEBHOOK_BODY_BYTES} bytes`);
 
     const auth = authenticate(registry, request);
@@ -125,25 +138,52 @@ export function createIngest(deps: IngestDeps): Ingest {
     if (plan.templateProblems.length > 0) {
       logger.warn({ registry: name, problems: plan.templateProblems }, 'webhook: destinations dropped, their repository template cannot render the event');
     }
+    trace.events = parsed.events.length + parsed.ignored.length;
+    trace.ignored = [...parsed.ignored, ...plan.ignored, ...partial].map((i) => i.reason);
     if (plan.specs.length === 0) {
-      logger.debug({ registry: name, ignored: [...parsed.ignored, ...plan.ignored] }, 'webhook: nothing to replicate');
+      // Info, not debug: "why did my push not replicate?" must be answerable from default logs.
+      logger.info({ registry: name, ignored: [...parsed.ignored, ...plan.ignored] }, 'webhook: nothing to replicate');
       return { status: 200, body: { accepted: 0, ignored, jobs: [], ...warnings } };
     }
 
     let jobs: AcceptedJob[];
     try {
-      jobs = await enqueueByEvent(plan.specs);
+      jobs = await enqueueByEvent(plan.specs, trace);
     } catch (e) {
       logger.error({ registry: name, error: errorText(e) }, 'webhook: queue unavailable');
       return error(503, 'queue unavailable', errorText(e));
     }
+    trace.jobIds = jobs.map((j) => j.id);
     const deferred = plan.specs.filter((s) => s.delaySeconds).length;
-    logger.info({ registry: name, accepted: jobs.length, ignored, jobs: jobs.map((j) => j.id), ...(deferred > 0 ? { deferred, delaySeconds: digestPushDelaySeconds } : {}) }, 'webhook: jobs queued');
+    logger.info({ registry: name, accepted: jobs.length, ignored, ...(ignored > 0 ? { ignoredReasons: trace.ignored } : {}), jobs: jobs.map((j) => j.id), ...(deferred > 0 ? { deferred, delaySeconds: digestPushDelaySeconds } : {}) }, 'webhook: jobs queued');
     return { status: 202, body: { accepted: jobs.length, ignored, jobs, ...warnings } };
   }
 
+  /** Best effort: a delivery log that cannot be written never changes the answer. */
+  async function record(request: WebhookRequest, trace: DeliveryTrace, registry: string, response: IngestResponse): Promise<void> {
+    const answered = typeof response.body.error === 'string'
+      ? [response.body.error, typeof response.body.detail === 'string' ? response.body.detail : undefined].filter(Boolean).join(': ')
+      : undefined;
+    try {
+      await deps.recordDelivery!({
+        id: randomUUID(),
+        at: (deps.clock?.now() ?? new Date()).toISOString(),
+        registry,
+        ...(request.remoteAddress !== undefined ? { remoteAddress: request.remoteAddress } : {}),
+        status: response.status,
+        events: trace.events,
+        jobsCreated: trace.jobsCreated,
+        jobIds: trace.jobIds.slice(0, 50),
+        ignored: trace.ignored.slice(0, 50),
+        ...(answered !== undefined ? { error: answered.slice(0, 500) } : {}),
+      });
+    } catch (e) {
+      logger.warn({ registry, error: errorText(e) }, 'webhook: could not record the delivery');
+    }
+  }
+
   /** One trigger per event: the event id is what makes redeliveries map onto the same job. */
-  async function enqueueByEvent(specs: PlannedJob[]): Promise<AcceptedJob[]> {
+  async function enqueueByEvent(specs: PlannedJob[], trace: DeliveryTrace): Promise<AcceptedJob[]> {
     const byEvent = new Map<NormalizedEvent, PlannedJob[]>();
     for (const spec of specs) byEvent.set(spec.event, [...(byEvent.get(spec.event) ?? []), spec]);
     const out: AcceptedJob[] = [];
@@ -151,25 +191,28 @@ export function createIngest(deps: IngestDeps): Ingest {
       const trigger: Trigger = { kind: 'event', eventId: event.id, at: event.occurredAt, action: event.action };
       const results = await enqueue({ queue: deps.queue, store: deps.store, ...(deps.clock ? { clock: deps.clock } : {}) }, group, trigger);
       for (const [i, result] of results.entries()) out.push(describeJob(result, group[i]!, trigger));
-      deps.metrics?.jobsEnqueued.inc({ trigger: 'event' }, results.filter((r) => r.created).length);
+      const created = results.filter((r) => r.created).length;
+      trace.jobsCreated += created;
+      deps.metrics?.jobsEnqueued.inc({ trigger: 'event' }, created);
     }
     return out;
   }
 
   return async (request) => {
-    let registryLabel = UNKNOWN_REGISTRY_LABEL;
+    const trace: DeliveryTrace = { events: 0, jobIds: [], jobsCreated: 0, ignored: [] };
     let response: IngestResponse;
     try {
-      response = await handle(request, (name) => { registryLabel = name; });
+      response = await handle(request, trace);
     } catch (e) {
       logger.error({ err: e, path: request.path }, 'webhook: internal error');
       response = error(500, 'internal error');
     }
     try {
-      deps.metrics?.webhookRequests.inc({ registry: registryLabel, status: String(response.status) });
+      deps.metrics?.webhookRequests.inc({ registry: trace.registry ?? UNKNOWN_REGISTRY_LABEL, status: String(response.status) });
     } catch {
       // Metrics must never turn an answer into a failure.
     }
+    if (trace.registry !== undefined && deps.recordDelivery) await record(request, trace, trace.registry, response);
     return response;
   };
 }

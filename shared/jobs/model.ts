@@ -3,10 +3,16 @@
 import type { CopyStats } from '../replicate/types.js';
 import type { UploadSession } from '../replicate/upload-sessions.js';
 
-export type JobStatus = 'queued' | 'running' | 'succeeded' | 'skipped' | 'failed' | 'dead';
+export type JobStatus = 'queued' | 'running' | 'succeeded' | 'skipped' | 'failed' | 'dead' | 'paused' | 'cancelled';
 
-/** failed means "will retry"; dead means "attempts exhausted, in the DLQ". */
-export const TERMINAL_STATUSES: readonly JobStatus[] = ['succeeded', 'skipped', 'dead'];
+export const JOB_STATUSES: readonly JobStatus[] = ['queued', 'running', 'succeeded', 'skipped', 'failed', 'dead', 'paused', 'cancelled'];
+
+/**
+ * failed means "will retry"; dead means "attempts exhausted, in the DLQ"; paused means "its
+ * policy is paused: released (queued again) on resume"; cancelled means "an admin stopped it"
+ * (retry queues it again).
+ */
+export const TERMINAL_STATUSES: readonly JobStatus[] = ['succeeded', 'skipped', 'dead', 'cancelled'];
 
 export function isTerminal(status: JobStatus): boolean {
   return TERMINAL_STATUSES.includes(status);
@@ -62,12 +68,36 @@ export interface Job {
   /** When the job's message becomes receivable again: after a failed attempt's backoff, or a deferral. */
   nextAttemptAt?: string;
   stats?: CopyStats;
-  /** Replays of this job, newest last. */
+  /** Replays and retries of this job, newest last. */
   replays?: Array<{ at: string; by: string }>;
+  /** Every run of this job, oldest first (at most MAX_ATTEMPT_HISTORY, newest kept). */
+  history?: JobAttempt[];
+  /** An admin asked to cancel this running job: the run stops at its next blob boundary. */
+  cancelRequested?: { at: string; by: string };
   /** Epoch seconds after which a terminal record may be removed (TTL). */
   expiresAt?: number;
   /** Chunked uploads an interrupted attempt left open: the next attempt resumes them. */
   uploads?: UploadSession[];
+}
+
+/** One run of a job: when it ran, how it ended, and what it moved. */
+export interface JobAttempt {
+  attempt: number;
+  startedAt: string;
+  finishedAt?: string;
+  outcome: 'succeeded' | 'skipped' | 'failed' | 'dead' | 'cancelled' | 'interrupted';
+  /** copied / deleted / skipped (with the reason), for runs that succeeded. */
+  action?: string;
+  error?: JobError;
+  /** Blob bytes uploaded by this run. */
+  bytes?: number;
+}
+
+export const MAX_ATTEMPT_HISTORY = 50;
+
+/** The history with one more attempt, oldest dropped past MAX_ATTEMPT_HISTORY. */
+export function withAttempt(history: readonly JobAttempt[] | undefined, attempt: JobAttempt): JobAttempt[] {
+  return [...(history ?? []), attempt].slice(-MAX_ATTEMPT_HISTORY);
 }
 
 /** What travels on the queue: small, so a batch of ten fits SQS limits easily. */

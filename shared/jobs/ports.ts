@@ -2,6 +2,7 @@
 // shared/adapters/aws (SQS + DynamoDB). One contract suite (test/contract) runs on both.
 import type { RateStore } from '../registry/rate-control.js';
 import type { BlobIndex } from '../replicate/blob-index.js';
+import type { ControlStore } from '../control/ports.js';
 import type { Job, JobMessage, JobStatus } from './model.js';
 
 export interface ReceivedMessage {
@@ -157,5 +158,7 @@ export interface Backend {
   recoverAbandoned?(): Promise<{ messages: number; leases: number }>;
   /** Registries' back-off state and request schedule, shared by every worker (AWS); absent = per process. */
   rateStore?: RateStore;
+  /** Policy state (paused, last sync/verify) and recent webhook deliveries. */
+  control: ControlStore;
   close(): Promise<void>;
 }

@@ -65,6 +65,8 @@ export async function replayDeadJobs(deps: ReplayDeps, selector: ReplaySelector,
         status: 'queued',
         attempts: 0,
         replays: [...(job.replays ?? []), { at, by }],
+        // The error stays in the attempt history; the job no longer shows it as current.
+        lastError: undefined,
         expiresAt: undefined,
         finishedAt: undefined,
       });

@@ -13,7 +13,7 @@ import type { ReplicateJob, ReplicateOutcome } from '../replicate/types.js';
 import { backoffDelayMs, MAX_BACKOFF_MS, type Jitter } from '../retry/backoff.js';
 import { classifyError } from './classify.js';
 import { attemptDeadline, JobTimeoutError } from './job-timeout.js';
-import { DEFAULT_TTL_SECONDS, isTerminal, type Job, type JobError } from './model.js';
+import { DEFAULT_TTL_SECONDS, isTerminal, withAttempt, type Job, type JobAttempt, type JobError } from './model.js';
 import { JobUploadSessions } from './upload-sessions.js';
 import { selfIdentity } from './process-identity.js';
 import { systemClock, type Clock, type JobQueue, type JobStore, type ReceivedMessage } from './ports.js';
@@ -22,7 +22,7 @@ export const DEFAULT_JOB_TIMEOUT_MS = 3_600_000;
 /** After the job timeout fires, how long the run may take to stop before the runner stops waiting for it. */
 const JOB_TIMEOUT_GRACE_MS = 15_000;
 
-export type RunResult = 'succeeded' | 'skipped' | 'retry' | 'dead' | 'duplicate' | 'deferred';
+export type RunResult = 'succeeded' | 'skipped' | 'retry' | 'dead' | 'duplicate' | 'deferred' | 'paused' | 'cancelled';
 
 export interface JobRunnerOptions {
   queue: JobQueue;
@@ -48,6 +48,15 @@ export interface JobRunnerOptions {
   clock?: Clock;
   logger?: Logger;
   metrics?: MetricsRecorder;
+  /** Whether the job's policy is paused right now: its jobs are then held `paused`, not run. */
+  isPaused?: (policy: string) => Promise<boolean>;
+  /** How often a running job's record is read for a cancel request. Default 1 s. */
+  cancelPollMs?: number;
+}
+
+/** The reason a run is aborted with when an admin cancelled it. */
+export class JobCancelledError extends Error {
+  override readonly name = 'JobCancelledError';
 }
 
 export interface JobRunner {
@@ -69,6 +78,28 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
   };
 
   const expiresAt = (now: Date) => Math.floor(now.getTime() / 1000) + retentionSeconds;
+  const cancelPollMs = options.cancelPollMs ?? 1000;
+
+  /** The job's history with this run's attempt appended. */
+  function attempt(job: Job, now: Date, fields: Omit<JobAttempt, 'attempt' | 'startedAt' | 'finishedAt'>): JobAttempt[] {
+    return withAttempt(job.history, { attempt: job.attempts, startedAt: job.startedAt ?? now.toISOString(), finishedAt: now.toISOString(), ...fields });
+  }
+
+  /** Aborts `controller` once the job's record carries a cancel request; returns the stopper. */
+  function watchCancel(job: Job, controller: AbortController, log: Logger | undefined): () => void {
+    const timer = setInterval(() => {
+      store.get(job.id)
+        .then((current) => {
+          if (current?.cancelRequested && !controller.signal.aborted) {
+            log?.info({ by: current.cancelRequested.by }, 'cancel requested: stopping the run');
+            controller.abort(new JobCancelledError(`cancelled by ${current.cancelRequested.by}`));
+          }
+        })
+        .catch((err: unknown) => log?.warn({ err }, 'reading the job for a cancel request failed'));
+    }, cancelPollMs);
+    timer.unref();
+    return () => clearInterval(timer);
+  }
 
   function jobLog(job: Job): Logger | undefined {
     return logger?.child({ jobId: job.id, policy: job.policy, repository: job.source.repository, reference: job.source.reference, destination: `${job.destination.registry}/${job.destination.repository}` });
@@ -109,6 +140,11 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
       stats: outcome.stats,
       finishedAt: now.toISOString(),
       expiresAt: expiresAt(now),
+      // A replayed or retried job that now succeeds no longer shows its old error (the
+      // history keeps it).
+      lastError: undefined,
+      cancelRequested: undefined,
+      history: attempt(job, now, { outcome: status, action: outcome.reason ? `${outcome.action} (${outcome.reason})` : outcome.action, bytes: outcome.stats.bytes }),
     });
     await queue.ack(receipt);
     if (!done) {
@@ -119,6 +155,9 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
     metrics?.jobsFinished.inc({ status, policy: job.policy });
     metrics?.jobDuration.observe({ status }, (performance.now() - started) / 1000);
     metrics?.recordStats(outcome.stats);
+    if (outcome.action !== 'skipped' && outcome.action !== 'none') {
+      metrics?.replicationLag?.observe({ policy: job.policy }, Math.max(0, now.getTime() - Date.parse(job.createdAt)) / 1000);
+    }
     log?.info({ status, action: outcome.action, reason: outcome.reason, digest: outcome.digest, stats: outcome.stats }, 'job finished');
     return status;
   }
@@ -134,7 +173,7 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
       // Dead-letter first: a crash between the two steps then leaves the message in the DLQ
       // (where replay finds it) instead of queued for a job that will never run again.
       await queue.deadLetter(received.receipt, received.message, reason);
-      await store.transition(job.id, ['running'], { status: 'dead', lastError: error, finishedAt: now.toISOString(), expiresAt: expiresAt(now) });
+      await store.transition(job.id, ['running'], { status: 'dead', lastError: error, finishedAt: now.toISOString(), expiresAt: expiresAt(now), cancelRequested: undefined, history: attempt(job, now, { outcome: 'dead', error }) });
       metrics?.jobsFinished.inc({ status: 'dead', policy: job.policy });
       metrics?.jobDuration.observe({ status: 'dead' }, seconds);
       log?.error({ err, error, attempts: job.attempts }, `job dead: ${reason}`);
@@ -142,7 +181,7 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
     }
     const delayMs = backoffDelayMs(job.attempts, backoff, retryAfterMs);
     const delaySeconds = Math.ceil(delayMs / 1000);
-    await store.transition(job.id, ['running'], { status: 'failed', lastError: error, nextAttemptAt: new Date(now.getTime() + delaySeconds * 1000).toISOString() });
+    await store.transition(job.id, ['running'], { status: 'failed', lastError: error, nextAttemptAt: new Date(now.getTime() + delaySeconds * 1000).toISOString(), history: attempt(job, now, { outcome: 'failed', error }) });
     await queue.retryLater(received.receipt, delaySeconds);
     metrics?.jobsFinished.inc({ status: 'failed', policy: job.policy });
     metrics?.jobDuration.observe({ status: 'failed' }, seconds);
@@ -175,9 +214,16 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
       try {
         // Re-read under the lease: the record may have moved on since the first read.
         const current = await store.get(found.id);
-        if (!current || isTerminal(current.status)) {
+        if (!current || isTerminal(current.status) || current.status === 'paused') {
+          // paused: held until resume, which queues it again with a fresh message.
           await queue.ack(receipt);
           return 'duplicate';
+        }
+        if (options.isPaused && (await options.isPaused(current.policy))) {
+          const held = await store.transition(current.id, [current.status], { status: 'paused' });
+          await queue.ack(receipt);
+          if (held) log?.info('policy paused: job held until resume');
+          return held ? 'paused' : 'duplicate';
         }
         // 'running' is allowed: holding the lease proves the previous run is gone (it crashed
         // and its lease expired), so this delivery takes over.
@@ -194,11 +240,13 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
         metrics?.jobAttempts.inc();
         log?.info({ attempt: job.attempts, receiveCount: received.receiveCount }, 'job started');
         stopHeartbeat = startHeartbeat(receipt, job.key, owner, log);
+        const cancel = new AbortController();
+        const stopWatch = watchCancel(job, cancel, log);
         const started = performance.now();
         let outcome: ReplicateOutcome;
         const deadline = attemptDeadline(jobTimeoutMs, JOB_TIMEOUT_GRACE_MS);
         try {
-          const runSignal = signal ? AbortSignal.any([signal, deadline.signal]) : deadline.signal;
+          const runSignal = AbortSignal.any([...(signal ? [signal] : []), deadline.signal, cancel.signal]);
           outcome = await Promise.race([
             replicate(job, { signal: runSignal, uploads: new JobUploadSessions(store, job.id, job.uploads) }),
             // Work that does not stop when its signal fires must not pin the worker either.
@@ -206,14 +254,17 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
           ]);
         } catch (err) {
           stopHeartbeat();
+          stopWatch();
           if (!(await stillOwner(job, owner, log))) return 'duplicate';
           if (signal?.aborted) return await release(current, job, received, log);
+          if (cancel.signal.aborted) return await finishCancelled(job, received, log);
           const failure = deadline.signal.aborted && !(err instanceof JobTimeoutError) ? new JobTimeoutError(jobTimeoutMs, err) : err;
           return await finishFailure(job, failure, received, started, log);
         } finally {
           deadline.clear();
         }
         stopHeartbeat();
+        stopWatch();
         if (!(await stillOwner(job, owner, log))) {
           await queue.ack(receipt);
           return 'duplicate';
@@ -226,6 +277,25 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
     },
   };
 
+  /** An admin cancelled the run: the record says so, the message is done (retry sends a new one). */
+  async function finishCancelled(job: Job, received: ReceivedMessage, log: Logger | undefined): Promise<RunResult> {
+    const now = clock.now();
+    const latest = await store.get(job.id);
+    const by = latest?.cancelRequested?.by ?? 'admin';
+    const error: JobError = { message: `cancelled by ${by}`, transient: false, code: 'CANCELLED' };
+    await store.transition(job.id, ['running'], {
+      status: 'cancelled',
+      lastError: error,
+      finishedAt: now.toISOString(),
+      expiresAt: expiresAt(now),
+      history: attempt(job, now, { outcome: 'cancelled', error }),
+    });
+    await queue.ack(received.receipt);
+    metrics?.jobsFinished.inc({ status: 'cancelled', policy: job.policy });
+    log?.info({ by }, 'job cancelled (upload sessions kept for a retry)');
+    return 'cancelled';
+  }
+
   /** Shutdown interrupted the run: not the job's fault, so the attempt does not count. */
   async function release(before: Job, job: Job, received: ReceivedMessage, log: Logger | undefined): Promise<RunResult> {
     const interrupted: JobError = { message: 'interrupted by shutdown', transient: true, code: 'INTERRUPTED' };
@@ -233,6 +303,7 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
       status: before.status === 'running' ? 'queued' : before.status,
       attempts: before.attempts,
       ...(before.lastError ? {} : { lastError: interrupted }),
+      history: attempt(job, clock.now(), { outcome: 'interrupted', error: interrupted }),
     });
     await queue.requeue(received.receipt, received.message, 0);
     log?.info('job interrupted by shutdown, released');

@@ -15,10 +15,13 @@ export class FerryMetrics implements MetricsRecorder {
   readonly registryRateLimit = new Gauge({ name: 'ferry_registry_rate_limit', help: 'Requests per second a registry is held to by a back-off (0 = no back-off in force)', labelNames: ['registry'] as const, registers: [this.registry] });
   readonly registryBackoffs = new Counter({ name: 'ferry_registry_backoffs_total', help: 'Times a registry slowed every job down after a 429/503 (status 0: learned from another worker)', labelNames: ['registry', 'status'] as const, registers: [this.registry] });
   readonly registryPullsPaused = new Gauge({ name: 'ferry_registry_pulls_paused', help: '1 while pulls from a registry wait for its pull quota (limits.minRemaining)', labelNames: ['registry'] as const, registers: [this.registry] });
+  readonly replicationLag = new Histogram({ name: 'ferry_replication_lag_seconds', help: 'Event received (job created) to replica written, by policy', labelNames: ['policy'] as const, buckets: [0.5, 1, 2, 5, 10, 30, 60, 120, 300, 900, 3600], registers: [this.registry] });
   readonly jobsByStatus = new Gauge({ name: 'ferry_jobs', help: 'Job records by status (sampled)', labelNames: ['status'] as const, registers: [this.registry] });
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
-    if (options.defaultMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'ferry_process_' });
+    // prom-client's own names (process_cpu_seconds_total, nodejs_heap_size_used_bytes, ...)
+    // under one prefix: ferry_process_cpu_..., ferry_nodejs_...
+    if (options.defaultMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'ferry_' });
   }
 
   recordStats(stats: { blobs: { copied: number; skipped: number; mounted: number }; bytes: number }): void {

@@ -12,5 +12,7 @@ export interface MetricsRecorder {
   readonly registryBackoffs: { inc(labels: { registry: string; status: string }, value?: number): void };
   readonly registryRateLimit: { set(labels: { registry: string }, value: number): void };
   readonly registryPullsPaused: { set(labels: { registry: string }, value: number): void };
+  /** Job created -> replica written (optional: Lambda's EMF recorder leaves it out). */
+  readonly replicationLag?: { observe(labels: { policy: string }, seconds: number): void };
   recordStats(stats: { blobs: { copied: number; skipped: number; mounted: number }; bytes: number }): void;
 }

@@ -13,7 +13,7 @@ import type { Descriptor } from './media-types.js';
 import { referrersApi } from './referrers.js';
 import { RegistrySession } from './session.js';
 import { DEFAULT_RATE_FLOOR, type RateFloor } from './transfer-rate.js';
-import type { RetryOptions } from './transport.js';
+import type { RegistryRequestObserver, RetryOptions } from './transport.js';
 import type { ResolveAll } from './guarded-lookup.js';
 
 export interface RegistryClientOptions {
@@ -44,6 +44,8 @@ export interface RegistryClientOptions {
   resolveAll?: ResolveAll;
   /** Chunked upload settings (threshold and chunk size in bytes). */
   upload?: { chunkThreshold?: number; chunkSize?: number; maxResumes?: number };
+  /** Sees every request's status and latency (registry health). */
+  observer?: RegistryRequestObserver;
 }
 
 export class RegistryClient {
@@ -83,6 +85,7 @@ export class RegistryClient {
       ...(options.retry ? { retry: options.retry } : {}),
       ...(options.allowPrivateRedirects !== undefined ? { allowPrivateRedirects: options.allowPrivateRedirects } : {}),
       ...(options.resolveAll ? { resolveAll: options.resolveAll } : {}),
+      ...(options.observer ? { observer: options.observer } : {}),
     });
     this.throttle = options.throttle;
     this.rateFloor = options.rateFloor ?? DEFAULT_RATE_FLOOR;

@@ -20,6 +20,8 @@ export interface CreateClientsOptions {
   onRateEvent?: (registry: string, event: RateEvent) => void;
   /** Extra client options (timeouts, upload chunking) applied to every client. */
   clientDefaults?: Partial<Pick<RegistryClientOptions, 'timeouts' | 'retry' | 'upload'>>;
+  /** Sees every registry request (registry health). */
+  observer?: RegistryClientOptions['observer'];
 }
 
 export class UnresolvedCredentialsError extends Error {
@@ -58,6 +60,7 @@ export function createRegistryClients(config: FerryConfig, options: CreateClient
       ...(options.onRateEvent ? { onRateEvent: (event: RateEvent) => options.onRateEvent?.(name, event) } : {}),
       ...(options.throttle ? { throttle: options.throttle } : {}),
       rateFloor: { bytesPerSecond: config.worker.minTransferRate, windowMs: config.worker.minTransferRateWindow },
+      ...(options.observer ? { observer: options.observer } : {}),
       ...options.clientDefaults,
     }));
   }

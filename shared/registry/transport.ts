@@ -45,7 +45,22 @@ export interface TransportOptions {
   allowPrivateRedirects?: boolean;
   /** Name resolution for redirect targets and the registry's own host (default dns.lookup). */
   resolveAll?: ResolveAll;
+  /** Sees every request's answer (or network failure) and how long the headers took: registry health. */
+  observer?: RegistryRequestObserver;
 }
+
+export interface RegistryRequestObservation {
+  registry: string;
+  method: string;
+  /** URL path only: query strings can carry upload state. */
+  path: string;
+  /** undefined when no HTTP answer came (network error, timeout). */
+  status: number | undefined;
+  ms: number;
+  error?: string;
+}
+
+export type RegistryRequestObserver = (observation: RegistryRequestObservation) => void;
 
 export interface RetryOptions {
   /** Extra attempts after the first for 429/502/503/504 and network errors on replayable requests. */
@@ -120,8 +135,10 @@ export class Transport {
   private readonly proxySetting: string | false | undefined;
   readonly rate: RateController;
   private readonly retryOptions: RetryOptions;
+  private readonly observer: RegistryRequestObserver | undefined;
 
   constructor(options: TransportOptions) {
+    this.observer = options.observer;
     this.registry = options.registry;
     this.baseUrl = new URL(options.url);
     this.rate = options.rateControl ?? new RateController({
@@ -227,6 +244,7 @@ export class Transport {
     await this.rate.admit(req.method, req.signal);
     const proxy = proxyFor(url, this.proxySetting);
     let data: Dispatcher.ResponseData;
+    const started = performance.now();
     try {
       data = await this.lanes[req.lane ?? 'default'].dispatcher(proxy).request({
         origin: url.origin,
@@ -237,8 +255,11 @@ export class Transport {
         ...(req.signal ? { signal: req.signal } : {}),
       });
     } catch (e) {
-      throw this.networkError(e, req.method, url, req.context, req.signal, proxy);
+      const mapped = this.networkError(e, req.method, url, req.context, req.signal, proxy);
+      if (!req.signal?.aborted) this.observe(req.method, url, undefined, started, mapped instanceof Error ? mapped.message : String(mapped));
+      throw mapped;
     }
+    this.observe(req.method, url, data.statusCode, started);
     const headers = data.headers;
     this.rate.observe(data.statusCode, (name) => {
       const value = headers[name];
@@ -254,6 +275,15 @@ export class Transport {
         return Array.isArray(value) ? value[0] : value;
       },
     };
+  }
+
+  private observe(method: string, url: URL, status: number | undefined, started: number, error?: string): void {
+    if (!this.observer) return;
+    try {
+      this.observer({ registry: this.registry, method, path: url.pathname, status, ms: performance.now() - started, ...(error !== undefined ? { error } : {}) });
+    } catch {
+      // Health bookkeeping must never fail a request.
+    }
   }
 
   /** Wraps a failure with no HTTP answer (refused, reset, timeout) with where it happened. */

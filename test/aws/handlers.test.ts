@@ -9,6 +9,9 @@ import type { LambdaFunctionURLEvent, SQSEvent, SQSRecord } from 'aws-lambda';
 import { cachedSource, credentialsFromSecret, resolveSecrets, SecretResolutionError, webhookSecretValue } from '../../functions/lib/secrets.js';
 import { createWebhookApp, toFunctionUrlResult, toWebhookRequest } from '../../functions/webhook.js';
 import { abortMarginMs, handleSqsBatch, type WorkerApp } from '../../functions/worker.js';
+import { handleAdmin, type AdminApp } from '../../functions/admin.js';
+import { createControlPlane } from '../../shared/control/control-plane.js';
+import { enqueue } from '../../shared/jobs/enqueue.js';
 import { openAwsBackend, type AwsBackend } from '../../shared/adapters/aws/index.js';
 import { parseConfigText } from '../../shared/config/load.js';
 import type { RunResult, JobRunner } from '../../shared/jobs/runner.js';
@@ -283,4 +286,60 @@ policies:
 
     expect(() => createWebhookApp(runtime(), { FERRY_DIGEST_PUSH_DELAY: 'later' })).toThrow(/FERRY_DIGEST_PUSH_DELAY/);
   }, 30_000);
+});
+
+describe('admin: cancel, retry, pause, resume, deliveries (DynamoDB + SQS in the emulators)', () => {
+  let emulators: AwsEmulators;
+  let backend: AwsBackend;
+  let adminApp: AdminApp;
+
+  beforeAll(async () => {
+    emulators = await startAwsEmulators();
+    backend = await openAwsBackend({ region: emulators.region, table: 'admin-test', createMissing: true, queueUrl: 'http://x/000000000000/admin-test' },
+      { endpoints: { sqs: emulators.sqsEndpoint, dynamodb: emulators.dynamoEndpoint }, credentials: emulatorCredentials });
+    adminApp = {
+      backend,
+      sync: async () => ({ policies: [] }),
+      control: createControlPlane({ config, backend }),
+    };
+  }, 60_000);
+  afterAll(async () => {
+    await backend?.close();
+    await emulators?.stop();
+  });
+
+  const spec = (reference: string) => ({ policy: 'p', source: { registry: 'src', repository: 'team/app', reference }, destination: { registry: 'vault', repository: 'team/app' } });
+  const trigger = { kind: 'manual' as const, at: new Date().toISOString() };
+
+  it('cancels a queued job and retries it; answers per id, unknown ids included', async () => {
+    const [queued] = await enqueue({ queue: backend.queue, store: backend.store }, [spec('c1')], trigger);
+    const id = queued!.job.id;
+    expect(await handleAdmin(adminApp, { action: 'cancel', ids: [id, 'missing'], by: 'ops' })).toEqual({
+      results: [{ id, ok: true, result: 'cancelled', status: 'cancelled' }, { id: 'missing', ok: false, detail: 'no job with id "missing"' }],
+    });
+    expect(await handleAdmin(adminApp, { action: 'retry', ids: [id] })).toEqual({ results: [{ id, ok: true, result: 'queued', status: 'queued' }] });
+    const job = await backend.store.get(id);
+    expect(job).toMatchObject({ status: 'queued', attempts: 0, replays: [{ by: 'admin-function' }] });
+    expect(job?.lastError).toBeUndefined();
+    expect(await handleAdmin(adminApp, { action: 'retry', ids: [id] })).toMatchObject({ results: [{ id, ok: false, status: 'queued' }] });
+  });
+
+  it('pauses and resumes a policy: held jobs are queued again in order', async () => {
+    expect(await handleAdmin(adminApp, { action: 'pause', policy: 'p', by: 'ops' })).toMatchObject({ name: 'p', paused: true, changedBy: 'ops' });
+    const results = await enqueue({ queue: backend.queue, store: backend.store }, [spec('h1')], trigger);
+    const id = results[0]!.job.id;
+    // What the worker does with a job of a paused policy.
+    await backend.store.transition(id, ['queued'], { status: 'paused' });
+    const listed = await handleAdmin(adminApp, { action: 'policies' });
+    expect(listed).toMatchObject({ policies: [{ name: 'p', paused: true, jobs: { paused: 1 } }] });
+    expect(await handleAdmin(adminApp, { action: 'resume', policy: 'p' })).toMatchObject({ paused: false, released: [id] });
+    expect((await backend.store.get(id))?.status).toBe('queued');
+    expect(await handleAdmin(adminApp, { action: 'pause', policy: 'nope' })).toMatchObject({ error: 'unknown policy' });
+  });
+
+  it('lists recorded deliveries', async () => {
+    await backend.control.recordDelivery({ id: 'd1', at: new Date().toISOString(), registry: 'src', status: 200, events: 1, jobsCreated: 0, jobIds: [], ignored: ['pull'] });
+    expect(await handleAdmin(adminApp, { action: 'deliveries', registry: 'src' })).toMatchObject({ deliveries: [{ id: 'd1', ignored: ['pull'] }] });
+    expect(await handleAdmin(adminApp, { action: 'deliveries', registry: 'nope' })).toMatchObject({ error: 'unknown registry' });
+  });
 });

@@ -316,7 +316,7 @@ describe('AWS handlers end to end (Distribution -> Function URL -> webhook -> SQ
     const synced = await eventually('admin sync to find the policy in sync', async () => {
       const r = await admin.handler({ action: 'sync', policy: 'from-ecr' });
       const summary = 'policies' in r ? r.policies[0] : undefined;
-      return summary && summary.copy === 0 && summary.enqueued === 0 ? summary : undefined;
+      return summary && 'copy' in summary && summary.copy === 0 && summary.enqueued === 0 ? summary : undefined;
     });
     expect(synced).toMatchObject({ policy: 'from-ecr', inSync: 2, errorCount: 0 });
     await expect(reconcile.handler({ policy: 'gone' }, lambdaContext('ferry-reconcile', () => 900_000))).rejects.toThrow(/no policy named "gone"/);

@@ -12,6 +12,7 @@ import { enqueue, type JobSpec } from '../../shared/jobs/enqueue.js';
 import { createJobRunner } from '../../shared/jobs/runner.js';
 import { jobKey, type Job, type JobMessage } from '../../shared/jobs/model.js';
 import { InvalidCursorError, type Backend, type JobQueue, type ReceivedMessage } from '../../shared/jobs/ports.js';
+import { DELIVERY_LIMITS } from '../../shared/control/ports.js';
 
 export interface ContractSubject extends Backend {
   /** Manual clock driving the adapter: the suite advances it instead of sleeping. */
@@ -302,6 +303,24 @@ export function describeBackendContract(name: string, open: () => Promise<Contra
           ...rest,
         };
       }
+
+      it('keeps the attempt history and a cancel request through transitions, and lists paused and cancelled jobs by status', async () => {
+        const j = job();
+        await b.store.create(j);
+        const started = await b.store.transition(j.id, ['queued'], { status: 'running', attempts: 1, startedAt: '2026-03-01T00:01:00.000Z' });
+        const asked = await b.store.transition(j.id, ['running'], { status: 'running', cancelRequested: { at: '2026-03-01T00:01:30.000Z', by: 'alice' } });
+        expect(asked?.cancelRequested).toEqual({ at: '2026-03-01T00:01:30.000Z', by: 'alice' });
+        const history = [{ attempt: 1, startedAt: started!.startedAt!, finishedAt: '2026-03-01T00:02:00.000Z', outcome: 'cancelled' as const, error: { message: 'cancelled by alice', code: 'CANCELLED', transient: false } }];
+        await b.store.transition(j.id, ['running'], { status: 'cancelled', history, cancelRequested: undefined });
+        const stored = await b.store.get(j.id);
+        expect(stored?.history).toEqual(history);
+        expect(stored?.cancelRequested).toBeUndefined();
+        expect((await b.store.list({ status: 'cancelled' })).jobs.map((x) => x.id)).toEqual([j.id]);
+        const p = job({ reference: 'v2' });
+        await b.store.create(p);
+        await b.store.transition(p.id, ['queued'], { status: 'paused' });
+        expect((await b.store.list({ status: 'paused', policy: 'mirror' })).jobs.map((x) => x.id)).toEqual([p.id]);
+      }, timeout);
 
       it('stores and returns a job exactly as created', async () => {
         const j = job({ source: { registry: 'src', repository: 'team/app', reference: 'v1', digest: `sha256:${'a'.repeat(64)}` } });
@@ -666,6 +685,37 @@ export function describeBackendContract(name: string, open: () => Promise<Contra
         for (let i = 1; i < sorted.length; i++) expect(sorted[i]! - sorted[i - 1]!).toBeGreaterThanOrEqual(40);
         // The back-off state is untouched by reservations.
         expect(await store().load(REG)).toEqual({});
+      }, timeout);
+    });
+
+    describe('control store', () => {
+      it('stores policy state and returns undefined for a policy never touched', async () => {
+        expect(await b.control.getPolicy('mirror')).toBeUndefined();
+        const state = { name: 'mirror', paused: true, changedAt: '2026-03-01T00:00:00.000Z', changedBy: 'alice', lastVerify: { at: '2026-03-01T00:00:00.000Z', by: 'bob', inSync: false, differences: 2, errorCount: 0 } };
+        await b.control.putPolicy(state);
+        expect(await b.control.getPolicy('mirror')).toEqual(state);
+        await b.control.putPolicy({ ...state, paused: false });
+        expect((await b.control.getPolicy('mirror'))?.paused).toBe(false);
+      }, timeout);
+
+      it('keeps deliveries per registry, newest first, bounded by count and age', async () => {
+        const now = () => (b.clock ? b.clock.now() : new Date());
+        const delivery = (id: string, registry = 'src', at = now().toISOString()) => ({ id, at, registry, remoteAddress: '127.0.0.1', status: 202, events: 2, jobsCreated: 1, jobIds: ['j'], ignored: ['pull'] });
+        await b.control.recordDelivery(delivery('old', 'src', new Date(now().getTime() - DELIVERY_LIMITS.maxAgeMs - 60_000).toISOString()));
+        for (let i = 0; i < DELIVERY_LIMITS.perRegistry + 3; i++) await b.control.recordDelivery(delivery(`d${i}`));
+        await b.control.recordDelivery(delivery('other', 'dr'));
+        const src = await b.control.listDeliveries('src', 1000);
+        expect(src).toHaveLength(DELIVERY_LIMITS.perRegistry);
+        expect(src[0]).toEqual(delivery(`d${DELIVERY_LIMITS.perRegistry + 2}`, 'src', src[0]!.at));
+        expect(src.map((d) => d.id)).not.toContain('old');
+        expect((await b.control.listDeliveries('src', 5)).map((d) => d.id)).toEqual(src.slice(0, 5).map((d) => d.id));
+        expect((await b.control.listDeliveries('dr', 10)).map((d) => d.id)).toEqual(['other']);
+      }, timeout);
+
+      it('concurrent deliveries for one registry are all kept', async () => {
+        const at = (b.clock ? b.clock.now() : new Date()).toISOString();
+        await Promise.all(Array.from({ length: 8 }, (_, i) => b.control.recordDelivery({ id: `c${i}`, at, registry: 'src', status: 200, events: 1, jobsCreated: 0, jobIds: [], ignored: ['pull'] })));
+        expect((await b.control.listDeliveries('src', 100)).map((d) => d.id).sort()).toEqual(Array.from({ length: 8 }, (_, i) => `c${i}`));
       }, timeout);
     });
 

@@ -27,7 +27,9 @@ describe('replayDeadJobs', () => {
     await kill(b);
     expect(await replayDeadJobs(deps(), { jobIds: [b.id] }, 'alice')).toEqual([b.id]);
     const stored = await h.store.get(b.id);
-    expect(stored).toMatchObject({ status: 'queued', attempts: 0, trigger: b.trigger, lastError: { status: 403 }, replays: [{ by: 'alice' }] });
+    expect(stored).toMatchObject({ status: 'queued', attempts: 0, trigger: b.trigger, replays: [{ by: 'alice' }] });
+    // The replayed job no longer shows its old error as current.
+    expect(stored?.lastError).toBeUndefined();
     expect(stored?.finishedAt).toBeUndefined();
     expect(stored?.expiresAt).toBeUndefined();
     expect((await h.store.get(a.id))?.status).toBe('dead');

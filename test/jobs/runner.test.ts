@@ -133,8 +133,16 @@ describe('transient failures', () => {
     const again = await h.receiveOne();
     expect(again.receiveCount).toBe(2);
     expect(await r.handle(again)).toBe('succeeded');
-    expect(await h.store.get(job.id)).toMatchObject({ status: 'succeeded', attempts: 2, lastError: { status: 503 } });
-    expect((await h.store.get(job.id))?.nextAttemptAt).toBeUndefined();
+    const done = await h.store.get(job.id);
+    // Success clears the current error; the attempt history keeps each run's outcome.
+    expect(done).toMatchObject({ status: 'succeeded', attempts: 2 });
+    expect(done?.lastError).toBeUndefined();
+    expect(done?.history).toMatchObject([
+      { attempt: 1, outcome: 'failed', error: { status: 503 } },
+      { attempt: 2, outcome: 'succeeded', bytes: 100 },
+    ]);
+    expect(done?.history?.[0]?.finishedAt).toBeDefined();
+    expect(done?.nextAttemptAt).toBeUndefined();
     expect(await finished('failed')).toBe(1);
     expect(await finished('succeeded')).toBe(1);
   });
@@ -227,7 +235,7 @@ describe('permanent failures', () => {
 });
 
 describe('replay', () => {
-  it('a replayed dead job runs again and succeeds; attempts reset, replay recorded, error and trigger kept', async () => {
+  it('a replayed dead job runs again and succeeds; attempts reset, replay recorded, error moved to the history, trigger kept', async () => {
     const job = await h.enqueueEvent();
     const replicate = failing(new RegistryError('HTTP 403', { registry: 'dr', status: 403 }));
     const r = runner(replicate);
@@ -235,10 +243,14 @@ describe('replay', () => {
     h.clock.advance(60_000);
     expect(await replayDeadJobs({ queue: h.queue, store: h.store, clock: h.clock }, { all: true }, 'admin')).toEqual([job.id]);
     const queued = await h.store.get(job.id);
-    expect(queued).toMatchObject({ status: 'queued', attempts: 0, trigger: job.trigger, lastError: { status: 403 }, replays: [{ at: h.clock.now().toISOString(), by: 'admin' }] });
+    expect(queued).toMatchObject({ status: 'queued', attempts: 0, trigger: job.trigger, replays: [{ at: h.clock.now().toISOString(), by: 'admin' }] });
+    expect(queued?.lastError).toBeUndefined();
+    expect(queued?.history).toMatchObject([{ attempt: 1, outcome: 'dead', error: { status: 403 } }]);
     expect(queued?.expiresAt).toBeUndefined();
     expect(await r.handle(await h.receiveOne())).toBe('succeeded');
-    expect(await h.store.get(job.id)).toMatchObject({ status: 'succeeded', attempts: 1 });
+    const done = await h.store.get(job.id);
+    expect(done).toMatchObject({ status: 'succeeded', attempts: 1, history: [{ outcome: 'dead' }, { attempt: 1, outcome: 'succeeded' }] });
+    expect(done?.lastError).toBeUndefined();
     expect(await h.queue.depth()).toEqual({ queued: 0, inFlight: 0, dead: 0 });
   });
 });

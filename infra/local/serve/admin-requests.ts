@@ -1,10 +1,10 @@
 // Validation of admin API inputs (query strings and JSON bodies). Pure: the routes turn
 // an AdminInputError into a 400 with its detail.
 import * as z from 'zod';
-import type { JobStatus } from '../../../shared/jobs/model.js';
+import { JOB_STATUSES, type JobStatus } from '../../../shared/jobs/model.js';
 import type { JobQuery, ReplaySelector } from '../../../shared/jobs/ports.js';
 
-export const JOB_STATUSES: readonly JobStatus[] = ['queued', 'running', 'succeeded', 'skipped', 'failed', 'dead'];
+export { JOB_STATUSES };
 
 export class AdminInputError extends Error {
   override readonly name = 'AdminInputError';
@@ -52,6 +52,18 @@ export function parseReplayBody(body: unknown): ReplaySelector {
   if ('all' in b) return { all: true };
   if ('ids' in b) return { jobIds: b.ids };
   return { repository: b.repository };
+}
+
+const deliveriesQuery = z.strictObject({
+  registry: z.string().min(1).optional(),
+  limit: z.string().regex(/^\d+$/, 'must be a positive integer').transform(Number).pipe(z.number().int().min(1).max(1000)).optional(),
+});
+
+/** GET /api/deliveries query. */
+export function parseDeliveriesQuery(query: Record<string, string | undefined>): { registry?: string; limit?: number } {
+  const r = deliveriesQuery.safeParse(query);
+  if (!r.success) throw new AdminInputError(issues(r.error));
+  return { ...(r.data.registry ? { registry: r.data.registry } : {}), ...(r.data.limit ? { limit: r.data.limit } : {}) };
 }
 
 const syncBody = z.strictObject({ policy: z.string().min(1).optional() });

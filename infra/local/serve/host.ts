@@ -18,6 +18,8 @@ import { startRetention } from './retention.js';
 import { createRequestHandler } from './routes.js';
 import { startScheduler, validateSchedules, type Scheduler } from './scheduler.js';
 import { createWorkerStack } from './worker-stack.js';
+import { createControlPlane } from '../../../shared/control/control-plane.js';
+import { RegistryHealthTracker } from '../../../shared/control/registry-health.js';
 
 /**
  * Slow senders (slowloris) hold a connection only this long: headers within 10 s, the
@@ -89,17 +91,24 @@ export async function startHost(options: HostOptions): Promise<Host> {
       logger.warn({ err }, 'could not release the work of a process that is gone; it runs after its visibility timeout');
     }
   }
-  const workers = createWorkerStack(config, backend, { logger, metrics });
+  const health = new RegistryHealthTracker();
+  const workers = createWorkerStack(config, backend, { logger, metrics, observer: health.observe });
   const { clients, pool } = workers;
   const queue = backend.queue;
-  const ingest = createIngest({ config, queue, store: backend.store, logger, metrics, ...(digestPushDelaySeconds !== undefined ? { digestPushDelaySeconds } : {}) });
+
+  const ingest = createIngest({
+    config, queue, store: backend.store, logger, metrics,
+    recordDelivery: (d) => backend.control.recordDelivery(d),
+    ...(digestPushDelaySeconds !== undefined ? { digestPushDelaySeconds } : {}),
+  });
   const replay = (selector: Parameters<typeof replayDeadJobs>[1], by: string) =>
     replayDeadJobs({ queue, store: backend.store }, selector, by);
   const sync = createSync({ config, clients, deps: { queue, store: backend.store }, logger, metrics });
+  const control = createControlPlane({ config, backend, logger, clients: () => clients, sync, health });
 
   let draining = false;
   const screen = createWebhookScreen({ config, logger, metrics });
-  const server = createServer(SERVER_LIMITS, createRequestHandler({ config, backend, ingest, screen, replay, sync, metrics, logger, draining: () => draining }));
+  const server = createServer(SERVER_LIMITS, createRequestHandler({ config, backend, ingest, screen, replay, sync, metrics, logger, control, draining: () => draining }));
   server.keepAliveTimeout = 5000;
   server.maxConnections = MAX_CONNECTIONS;
   let address: ListenAddress;
@@ -124,7 +133,8 @@ export async function startHost(options: HostOptions): Promise<Host> {
       registries: Object.keys(config.registries),
       policies: config.policies.map((p) => p.name),
       schedules: scheduler.next,
-      webhooks: Object.keys(config.registries).map((r) => `${url}/webhooks/${r}`),
+      // Only registries some policy reads from send events worth receiving.
+      webhooks: [...new Set(config.policies.map((p) => p.source))].map((r) => `${url}/webhooks/${encodeURIComponent(r)}`),
     },
     `ferry listening on ${url}`,
   );

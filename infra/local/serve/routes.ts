@@ -8,10 +8,12 @@ import type { Logger } from '../../../shared/observability/logger.js';
 import type { FerryMetrics } from '../../../shared/observability/metrics.js';
 import { RegistryError } from '../../../shared/registry/errors.js';
 import { checkAdminToken } from './admin-auth.js';
-import { AdminInputError, parseJobsQuery, parseReplayBody, parseSyncBody } from './admin-requests.js';
+import { AdminInputError, parseDeliveriesQuery, parseJobsQuery, parseReplayBody, parseSyncBody } from './admin-requests.js';
 import { BodyBudgetError, BodyTooLargeError, MAX_BODY_BYTES, lowerHeaders, parseJsonBody, queryOf, readBody, readBodyWithin, sendError, sendJson, sendText, type HeldBody } from './http.js';
 import { ByteBudget, UNVERIFIED_BODY_BUDGET_BYTES } from './body-budget.js';
 import type { ScreenResult, WebhookHead } from '../../../shared/intake/screen.js';
+import { UnknownNameError, type ControlPlane } from '../../../shared/control/control-plane.js';
+import type { JobActionResult } from '../../../shared/control/job-actions.js';
 import { sampleMetrics } from './metrics-sampler.js';
 import { describeDeadLetters } from '../../../shared/jobs/dead-letters.js';
 import type { SyncFn } from '../../../shared/reconcile/sync.js';
@@ -31,6 +33,8 @@ export interface RouteDeps {
   sync: SyncFn;
   metrics: FerryMetrics;
   logger: Logger;
+  /** Every admin action and view beyond the basic job list (the console's API). */
+  control: ControlPlane;
   /** True once shutdown started: webhooks get 503 so senders retry against the next process. */
   draining: () => boolean;
 }
@@ -58,7 +62,75 @@ export function createRequestHandler(deps: RouteDeps): (req: IncomingMessage, re
     { method: 'GET', pattern: /^\/api\/dlq\/?$/, admin: true, handler: listDlq },
     { method: 'POST', pattern: /^\/api\/dlq\/replay\/?$/, admin: true, handler: replayDlq },
     { method: 'POST', pattern: /^\/api\/sync\/?$/, admin: true, handler: sync },
+    { method: 'POST', pattern: /^\/api\/jobs\/([^/]+)\/(cancel|retry)\/?$/, admin: true, handler: jobAction },
+    { method: 'GET', pattern: /^\/api\/overview\/?$/, admin: true, handler: overview },
+    { method: 'GET', pattern: /^\/api\/policies\/?$/, admin: true, handler: listPolicies },
+    { method: 'GET', pattern: /^\/api\/policies\/([^/]+)\/?$/, admin: true, handler: getPolicy },
+    { method: 'POST', pattern: /^\/api\/policies\/([^/]+)\/(pause|resume|sync|verify)\/?$/, admin: true, handler: policyAction },
+    { method: 'GET', pattern: /^\/api\/registries\/?$/, admin: true, handler: listRegistries },
+    { method: 'GET', pattern: /^\/api\/deliveries\/?$/, admin: true, handler: listDeliveries },
   ];
+
+  /** Who did it, for job histories and logs. */
+  const actor = (req: IncomingMessage) => (req.headers.authorization ? 'admin-api' : 'console');
+
+  function sendAction(res: ServerResponse, r: JobActionResult): void {
+    if (r.ok) sendJson(res, 200, { result: r.result, job: r.job });
+    else sendError(res, r.reason === 'not found' ? 404 : 409, r.reason === 'not found' ? 'job not found' : 'conflict', r.detail);
+  }
+
+  async function jobAction(req: IncomingMessage, res: ServerResponse, _url: URL, params: string[]): Promise<void> {
+    const id = decodeURIComponent(params[0] ?? '');
+    const by = actor(req);
+    const r = params[1] === 'cancel' ? await deps.control.cancel(id, by) : await deps.control.retry(id, by);
+    logger.info({ jobId: id, action: params[1], by, ok: r.ok, ...(r.ok ? { result: r.result } : { detail: r.detail }) }, `job ${params[1]}`);
+    sendAction(res, r);
+  }
+
+  async function overview(_req: IncomingMessage, res: ServerResponse): Promise<void> {
+    sendJson(res, 200, await deps.control.overview());
+  }
+
+  async function listPolicies(_req: IncomingMessage, res: ServerResponse): Promise<void> {
+    sendJson(res, 200, { policies: await deps.control.policies() });
+  }
+
+  async function getPolicy(_req: IncomingMessage, res: ServerResponse, _url: URL, params: string[]): Promise<void> {
+    await withNames(res, async () => sendJson(res, 200, await deps.control.policy(decodeURIComponent(params[0] ?? ''))));
+  }
+
+  async function policyAction(req: IncomingMessage, res: ServerResponse, _url: URL, params: string[]): Promise<void> {
+    const name = decodeURIComponent(params[0] ?? '');
+    const by = actor(req);
+    await withNames(res, async () => {
+      switch (params[1]) {
+        case 'pause': sendJson(res, 200, await deps.control.pause(name, by)); return;
+        case 'resume': sendJson(res, 200, await deps.control.resume(name, by)); return;
+        case 'sync': sendJson(res, 202, await deps.control.sync(name, by)); return;
+        default: sendJson(res, 200, await deps.control.verify(name, by));
+      }
+    });
+  }
+
+  async function listRegistries(_req: IncomingMessage, res: ServerResponse): Promise<void> {
+    sendJson(res, 200, { registries: deps.control.registries() });
+  }
+
+  async function listDeliveries(_req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+    const q = parseDeliveriesQuery(queryOf(url));
+    await withNames(res, async () => sendJson(res, 200, { deliveries: await deps.control.deliveries(q.registry, q.limit) }));
+  }
+
+  /** Unknown policy / registry names answer 404; a walk that could not start, 502. */
+  async function withNames(res: ServerResponse, run: () => Promise<void>): Promise<void> {
+    try {
+      await run();
+    } catch (err) {
+      if (err instanceof UnknownNameError) sendError(res, 404, 'not found', err.message);
+      else if (err instanceof RegistryError) sendError(res, 502, 'registry unavailable', err.message);
+      else throw err;
+    }
+  }
 
   async function webhook(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     if (deps.draining()) {
@@ -68,6 +140,7 @@ export function createRequestHandler(deps: RouteDeps): (req: IncomingMessage, re
       return;
     }
     const head = { method: req.method ?? 'POST', path: url.pathname, query: queryOf(url), headers: lowerHeaders(req) };
+    const remote = req.socket.remoteAddress ? { remoteAddress: req.socket.remoteAddress } : {};
     const declared = Number(req.headers['content-length']);
     const screened = deps.screen(Number.isFinite(declared) ? { ...head, declaredLength: declared } : head);
     if ('response' in screened) {
@@ -96,7 +169,7 @@ export function createRequestHandler(deps: RouteDeps): (req: IncomingMessage, re
       throw err;
     }
     try {
-      const result = await deps.ingest({ ...head, body: held.body });
+      const result = await deps.ingest({ ...head, ...remote, body: held.body });
       sendJson(res, result.status, result.body, result.headers);
     } finally {
       held.release();

@@ -2,7 +2,7 @@
 // processing its jobs in-process): registry clients sharing one bandwidth limit, the copy
 // engine, the job runner and a worker pool over the backend's queue.
 import type { FerryConfig } from '../../../shared/config/schema.js';
-import { createJobExecution, type JobExecution } from '../../../shared/execution/job-execution.js';
+import { createJobExecution, type JobExecution, type JobExecutionDeps } from '../../../shared/execution/job-execution.js';
 import type { Backend } from '../../../shared/jobs/ports.js';
 import type { Logger } from '../../../shared/observability/logger.js';
 import type { FerryMetrics } from '../../../shared/observability/metrics.js';
@@ -13,7 +13,7 @@ export interface WorkerStack extends JobExecution {
   pool: WorkerPool;
 }
 
-export function createWorkerStack(config: FerryConfig, backend: Backend, deps: { logger: Logger; metrics?: FerryMetrics }): WorkerStack {
+export function createWorkerStack(config: FerryConfig, backend: Backend, deps: JobExecutionDeps & { logger: Logger; metrics?: FerryMetrics }): WorkerStack {
   const execution = createJobExecution(config, backend, deps);
   const pool = createWorkerPool({
     queue: backend.queue,

@@ -6,6 +6,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Backend, Clock } from '../../jobs/ports.js';
 import { DynamoBlobIndex } from './dynamo-blob-index.js';
 import { DynamoRateStore } from './dynamo-rate-store.js';
+import { DynamoControlStore } from './dynamo-control-store.js';
 import { DynamoJobStore } from './dynamo-store.js';
 import { resolveAwsResources, type AwsConfig, type AwsResources } from './setup.js';
 import { SqsJobQueue } from './sqs-queue.js';
@@ -68,6 +69,7 @@ export async function openAwsBackend(aws: AwsConfig, options: AwsBackendOptions 
       store: new DynamoJobStore(doc, { table: resources.table, ...clock }),
       blobIndex: new DynamoBlobIndex(doc, { table: resources.table, ...clock }),
       rateStore: new DynamoRateStore(doc, resources.table),
+      control: new DynamoControlStore(doc, resources.table, options.clock),
       resources,
       close,
     };

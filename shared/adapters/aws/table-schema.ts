@@ -9,6 +9,8 @@
 //   BLOB#<registry>#<digest>  blob index (dynamo-blob-index.ts): { repository, seenUntil,
 //                  uploader, leaseUntil } (epoch ms), expiresAt for the TTL
 //   RATE#<registry> shared rate control (dynamo-rate-store.ts): { state, tat, version }
+//   CONTROL#...    control-plane state: policy state and recent deliveries
+//                  (dynamo-control-store.ts)
 //
 // Queries: every index sorts by gsiTime = "<createdAt>#<id>" (unique, ISO time sorts as
 // text), so all pages are "newest first, strictly older than the cursor". status and

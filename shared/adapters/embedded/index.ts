@@ -5,6 +5,7 @@ import { openDatabase } from './database.js';
 import { GroupCommit } from './group-commit.js';
 import { createSqliteRateStore } from './rate-store.js';
 import { createSqliteQueue } from './queue.js';
+import { createSqliteControlStore } from './control-store.js';
 import { createSqliteStore } from './store.js';
 
 export interface EmbeddedBackendOptions {
@@ -21,6 +22,7 @@ export function openEmbeddedBackend(options: EmbeddedBackendOptions): Backend {
   const queue = createSqliteQueue(db, clock, writes);
   const store = createSqliteStore(db, clock, writes);
   const blobIndex = createSqliteBlobIndex(db, clock);
+  const control = createSqliteControlStore(db, clock);
   let closed = false;
   return {
     queue,
@@ -31,6 +33,7 @@ export function openEmbeddedBackend(options: EmbeddedBackendOptions): Backend {
       // Blob upload leases of a dead process would hold every job needing those blobs until they expire.
       return { messages: queue.releaseAbandoned(), leases: store.releaseAbandoned() + blobIndex.releaseAbandoned() };
     },
+    control,
     async close() {
       if (closed) return;
       closed = true;

@@ -81,6 +81,21 @@ const MIGRATIONS: readonly string[] = [
     tat INTEGER NOT NULL
   ) WITHOUT ROWID;
   `,
+  // 5: control plane: policy state (paused, last sync/verify) and recent webhook deliveries.
+  // Attempt history lives in the job body (jobs.body), which needs no column.
+  `
+  CREATE TABLE policy_state (
+    name TEXT PRIMARY KEY,
+    body TEXT NOT NULL                -- PolicyState as JSON
+  );
+  CREATE TABLE deliveries (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    registry TEXT NOT NULL,
+    at INTEGER NOT NULL,              -- epoch ms
+    body TEXT NOT NULL                -- Delivery as JSON
+  );
+  CREATE INDEX deliveries_registry ON deliveries (registry, seq);
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
