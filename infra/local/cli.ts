@@ -11,6 +11,7 @@ import { register as registerJob } from './commands/job.js';
 import { register as registerDlq } from './commands/dlq.js';
 import { register as registerSync } from './commands/sync.js';
 import { register as registerVerify } from './commands/verify.js';
+import { register as registerPolicy } from './commands/policy.js';
 
 /** Every subcommand, in help order. Add yours here (one line each). */
 const commands: ReadonlyArray<(program: Command) => void> = [
@@ -22,6 +23,7 @@ const commands: ReadonlyArray<(program: Command) => void> = [
   registerJobs,
   registerJob,
   registerDlq,
+  registerPolicy,
 ];
 
 declare const FERRY_VERSION: string | undefined;

@@ -23,7 +23,20 @@ export function resolveConfigPath(flag?: string, env: Env = process.env): string
   return fromEnv !== undefined && fromEnv !== '' ? fromEnv : DEFAULT_CONFIG_PATH;
 }
 
-export async function loadConfig(path: string, env: Env = process.env): Promise<FerryConfig> {
+export interface LoadOptions {
+  /**
+   * Leave unset ${env:...} references in registry credentials and webhook secrets as they
+   * are instead of failing: for commands that never contact a registry (the admin CLI).
+   */
+  deferRegistrySecrets?: boolean;
+}
+
+/** registries.<name>.auth... and registries.<name>.webhook...: read only when that registry is contacted. */
+function isRegistrySecretPath(path: readonly PropertyKey[]): boolean {
+  return path[0] === 'registries' && path.length >= 3 && (path[2] === 'auth' || path[2] === 'webhook');
+}
+
+export async function loadConfig(path: string, env: Env = process.env, options: LoadOptions = {}): Promise<FerryConfig> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
@@ -32,12 +45,12 @@ export async function loadConfig(path: string, env: Env = process.env): Promise<
     const why = code === 'ENOENT' ? 'file not found (pass --config PATH or create ferry.yaml; see ferry.example.yaml)' : `cannot read: ${(e as Error).message}`;
     throw new ConfigError(path, [{ message: why }]);
   }
-  return parseConfigText(text, path, env);
+  return parseConfigText(text, path, env, options);
 }
 
 let cachedJsonSchema: JsonSchema | undefined;
 
-export function parseConfigText(text: string, file: string, env: Env = process.env): FerryConfig {
+export function parseConfigText(text: string, file: string, env: Env = process.env, options: LoadOptions = {}): FerryConfig {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: true, uniqueKeys: true, merge: true });
   if (doc.errors.length > 0) {
@@ -49,7 +62,8 @@ export function parseConfigText(text: string, file: string, env: Env = process.e
   }
 
   const raw: unknown = doc.toJS() ?? {};
-  const { value, problems: envProblems } = interpolateEnv(raw, env);
+  const { value, problems: allEnvProblems } = interpolateEnv(raw, env);
+  const envProblems = options.deferRegistrySecrets ? allEnvProblems.filter((p) => !isRegistrySecretPath(p.path)) : allEnvProblems;
   const locate = locator(doc, lineCounter);
   if (envProblems.length > 0) {
     throw new ConfigError(file, located(envProblems, locate));

@@ -2,7 +2,7 @@
 // admin CLI commands (`ferry jobs`, `ferry job`, `ferry dlq list`).
 import type { Job } from '../../../shared/jobs/model.js';
 
-export const JOB_COLUMNS = ['id', 'status', 'policy', 'source', 'destination', 'attempts', 'updated', 'error'] as const;
+export const JOB_COLUMNS = ['id', 'status', 'outcome', 'policy', 'source', 'destination', 'attempts', 'bytes', 'duration', 'updated', 'error'] as const;
 export type JobRow = Record<(typeof JOB_COLUMNS)[number], string>;
 
 export function sourceRef(job: Job): string {
@@ -25,20 +25,41 @@ export function errorSummary(job: Job): string {
   return where ? `${e.message} (${where})` : e.message;
 }
 
+/** What the last run did: copied / deleted / skipped (why); blank before a run ends. */
+export function outcomeText(job: Job): string {
+  const o = job.outcome;
+  if (!o) return '';
+  return o.reason && o.action === 'skipped' ? `skipped (${o.reason})` : o.action;
+}
+
+/** Run time of the last run (start to finish), e.g. "1.24 s"; blank while none finished. */
+export function durationText(job: Job): string {
+  if (!job.startedAt || !job.finishedAt) return '';
+  const ms = Date.parse(job.finishedAt) - Date.parse(job.startedAt);
+  return Number.isFinite(ms) && ms >= 0 ? seconds(ms) : '';
+}
+
+function seconds(ms: number): string {
+  return ms < 60_000 ? `${(ms / 1000).toFixed(2)} s` : `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`;
+}
+
 export function jobRow(job: Job): JobRow {
   return {
     id: job.id,
     status: job.status,
+    outcome: truncate(outcomeText(job), 40),
     policy: job.policy,
     source: sourceRef(job),
     destination: destinationRef(job),
     attempts: String(job.attempts),
+    bytes: job.stats ? bytes(job.stats.bytes) : '',
+    duration: durationText(job),
     updated: job.updatedAt,
     error: truncate(errorSummary(job), 80),
   };
 }
 
-function bytes(n: number): string {
+export function bytes(n: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
   let v = n;
   let i = 0;
@@ -78,10 +99,20 @@ export function jobDetails(job: Job): Array<[string, string]> {
   }
   if (job.lastError) {
     const e = job.lastError;
-    lines.push(['error', e.message]);
-    const ctx = [e.registry ? `registry ${e.registry}` : undefined, e.status !== undefined ? `HTTP ${e.status}` : undefined, e.code, e.transient ? 'transient' : 'permanent'];
-    lines.push(['error detail', ctx.filter(Boolean).join(', ')]);
+    lines.push(['last error', e.message]);
+    lines.push(['last error context', errorContext(e)]);
   }
-  for (const r of job.replays ?? []) lines.push(['replayed', `${r.at} by ${r.by}`]);
+  if (job.cancelRequested) lines.push(['cancel requested', `${job.cancelRequested.at} by ${job.cancelRequested.by}`]);
+  for (const r of job.replays ?? []) lines.push(['replayed / retried', `${r.at} by ${r.by}`]);
+  for (const a of job.history ?? []) {
+    const took = a.finishedAt ? ` (${seconds(Date.parse(a.finishedAt) - Date.parse(a.startedAt))})` : '';
+    const what = [a.outcome, a.action, a.bytes !== undefined ? bytes(a.bytes) : undefined].filter(Boolean).join(', ');
+    lines.push([`attempt ${a.attempt}`, `${a.startedAt} -> ${a.finishedAt ?? '?'}${took}: ${what}`]);
+    if (a.error) lines.push([`attempt ${a.attempt} error`, `${a.error.message} [${errorContext(a.error)}]`]);
+  }
   return lines;
+}
+
+function errorContext(e: NonNullable<Job['lastError']>): string {
+  return [e.registry ? `registry ${e.registry}` : undefined, e.status !== undefined ? `HTTP ${e.status}` : undefined, e.code, e.transient ? 'transient' : 'permanent'].filter(Boolean).join(', ');
 }
