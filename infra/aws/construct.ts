@@ -4,7 +4,7 @@
 import {
   AssetHashType, DockerImage, Duration, RemovalPolicy, Stack, Token, Validations,
   aws_cloudwatch as cloudwatch, aws_dynamodb as dynamodb, aws_ec2 as ec2, aws_events as events,
-  aws_events_targets as targets, aws_iam as iam, aws_kms as kms, aws_lambda as lambda,
+  aws_events_targets as targets, aws_iam as iam, type aws_kms as kms, aws_lambda as lambda,
   aws_lambda_event_sources as sources, aws_logs as logs, aws_sqs as sqs,
 } from 'aws-cdk-lib';
 import { Construct } from 'constructs';

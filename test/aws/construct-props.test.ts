@@ -2,7 +2,7 @@
 // template (CDK assertions), built through the package entry point `ferry/aws` as a CDK
 // app would: VPC placement, proxy environment, one KMS key for queues, table and logs,
 // log retention, name prefix, webhook reserved concurrency, Decrypt on secrets' keys.
-import { App, CfnElement, Stack, aws_ec2 as ec2, aws_kms as kms, aws_logs as logs } from 'aws-cdk-lib';
+import { App, type CfnElement, Stack, aws_ec2 as ec2, aws_kms as kms, aws_logs as logs } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
