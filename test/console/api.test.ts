@@ -44,7 +44,7 @@ function event(action: 'push' | 'pull', repository: string, tag: string): string
   });
 }
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- loose reads of API answers in assertions
+// biome-ignore lint/suspicious/noExplicitAny: loose reads of API answers in assertions
 type Json = Record<string, any>;
 
 function describeApi(name: string, openBackend: (config: FerryConfig) => Promise<Backend | undefined>, setup?: { before(): Promise<void>; after(): Promise<void> }): void {
