@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { freePort } from '../../infra/local/demo/distribution.js';
+import { MAX_EVENTS_PER_REQUEST } from '../../shared/events/common/ids.js';
 import { startFerryServe, type FerryServe } from './ferry-process.js';
 
 const SECRET = 'intake-limits-secret';
@@ -94,6 +95,29 @@ describe('ferry serve webhook intake under hostile traffic', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
+  /** The slowest of `n` /healthz answers with nothing else going on: what this machine's load alone costs. */
+  async function baselineHealthzMs(n = 20): Promise<number> {
+    let slowest = 0;
+    for (let i = 0; i < n; i++) {
+      const t = performance.now();
+      await (await fetch(`${ferry.url}/healthz`)).arrayBuffer();
+      slowest = Math.max(slowest, performance.now() - t);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    return slowest;
+  }
+
+  /**
+   * /healthz must answer within 100 ms while the webhook is processed. On a loaded shared
+   * machine scheduling alone can cost that much, so the allowance is 100 ms on top of the
+   * slowest answer measured just before without a webhook (before the fix, 35 s).
+   */
+  async function expectResponsive(r: { slowestHealthzMs: number }): Promise<void> {
+    const baseline = await baselineHealthzMs();
+    console.log(`/healthz slowest while idle: ${baseline.toFixed(1)} ms; while processing the webhook: ${r.slowestHealthzMs.toFixed(1)} ms`);
+    expect(r.slowestHealthzMs).toBeLessThan(100 + baseline);
+  }
+
   /** Posts `body` and polls /healthz meanwhile; returns the answer and the slowest /healthz. */
   async function postWhileProbing(body: string): Promise<{ status: number; json: Record<string, unknown>; slowestHealthzMs: number; probes: number }> {
     let done = false;
@@ -132,21 +156,21 @@ describe('ferry serve webhook intake under hostile traffic', () => {
     const r = await postWhileProbing(body);
     const ms = performance.now() - t;
     expect(r.status).toBe(400);
-    expect(String(r.json.error)).toContain('at most 1000');
+    expect(String(r.json.error)).toContain(`at most ${MAX_EVENTS_PER_REQUEST}`);
     expect(ms).toBeLessThan(2000);
-    expect(r.slowestHealthzMs).toBeLessThan(100);
+    await expectResponsive(r);
   });
 
-  it('accepts 1000 push events in a 1 MiB body (1000 jobs) while /healthz stays under 100 ms', async () => {
-    const events = Array.from({ length: 1000 }, (_, i) => pushEvent(`team/app${i}`, 'v1', 640));
+  it(`accepts ${MAX_EVENTS_PER_REQUEST} push events in a 1 MiB body (as many jobs) while /healthz stays under 100 ms`, async () => {
+    const events = Array.from({ length: MAX_EVENTS_PER_REQUEST }, (_, i) => pushEvent(`team/app${i}`, 'v1', 3800));
     const body = JSON.stringify({ events });
     expect(body.length).toBeGreaterThan(0.9 * MiB);
     expect(body.length).toBeLessThanOrEqual(MiB);
     const r = await postWhileProbing(body);
     expect(r.status, JSON.stringify(r.json).slice(0, 300)).toBe(202);
-    expect(r.json.accepted).toBe(1000);
+    expect(r.json.accepted).toBe(MAX_EVENTS_PER_REQUEST);
     expect(r.probes).toBeGreaterThan(0);
-    expect(r.slowestHealthzMs).toBeLessThan(100);
+    await expectResponsive(r);
   });
 
   it('answers 401 from the headers, before the sender has sent its body', async () => {

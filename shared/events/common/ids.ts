@@ -38,8 +38,10 @@ export function senderId(value: string): string {
 }
 
 /**
- * Most events one webhook request may carry. Real senders post one event, or a handful
- * (a Distribution batch, a Harbor artifact's tags); a body of tens of thousands is an
- * attack on the event loop, refused before any per-event work.
+ * Most events one webhook request may carry. Real senders post one event (Distribution
+ * sends each in its own request) or a handful (a Harbor artifact's tags, a Quay push's
+ * tags); a body of tens of thousands is an attack on the event loop, refused before any
+ * per-event work. 250 keeps the synchronous parse and plan of a full 1 MiB body short
+ * enough that ferry serve keeps answering other requests meanwhile (test/e2e/intake-limits).
  */
-export const MAX_EVENTS_PER_REQUEST = 1000;
+export const MAX_EVENTS_PER_REQUEST = 250;
