@@ -60,7 +60,7 @@ const registryAuth = z.union([
 
 const registry = z.strictObject({
   url: z.string().regex(/^https?:\/\/[^/\s?#]+$/, 'must be scheme://host[:port] with no path').describe('scheme://host[:port] of the registry API; http:// needs insecure: true.'),
-  insecure: z.boolean().default(false).describe('Allow plain http:// and unverified TLS for this registry.'),
+  insecure: z.boolean().default(false).describe('Allow plain http://, unverified TLS and a plain http:// token realm for this registry.'),
   tls: z.strictObject({
     ca: z.string().min(1).optional().describe('CA certificate(s) to trust for this registry on top of the default ones: PEM text, or the path of a PEM file.'),
     verify: z.boolean().default(true).describe('Verify the registry certificate (false: accept any; insecure: true also turns it off).'),

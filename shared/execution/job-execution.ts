@@ -43,6 +43,10 @@ export function createJobExecution(config: FerryConfig, backend: Backend, deps: 
     ...(backend.rateStore ? { rateStore: backend.rateStore } : {}),
     onRateEvent: rateEventReporter(logger, metrics),
     ...(deps.observer ? { observer: deps.observer } : {}),
+    onAuthEvent: (registry, event) => {
+      // Where the registry's credentials go: expected for Docker Hub (auth.docker.io), worth knowing elsewhere.
+      logger.info({ registry, realm: event.realm }, `registry ${registry} gets its tokens from another host: ${event.realm}`);
+    },
   });
   // Every job of this host (and, through the backend's index, of every other worker) uploads
   // a blob to a registry once; the others mount it.

@@ -68,10 +68,16 @@ interface CachedToken {
   expiresAt: number;
 }
 
+/** Something about a registry's auth worth a log line (reported once per kind and realm). */
+export type AuthEvent = { kind: 'realm-elsewhere'; realm: string };
+
 export interface AuthenticatorOptions {
   registry: string;
   transport: Transport;
   credentials?: Credentials;
+  /** The registry is configured insecure (or is http://): its realm may be plain http too. */
+  insecure?: boolean;
+  onEvent?: (event: AuthEvent) => void;
   now?: () => number;
 }
 
@@ -87,11 +93,16 @@ export class Authenticator {
   private challenge: Promise<Challenge | undefined> | undefined;
   private credentials: Promise<StaticCredentials | undefined> | undefined;
   private readonly tokens = new Map<string, Promise<CachedToken>>();
+  private readonly insecure: boolean;
+  private readonly onEvent: ((event: AuthEvent) => void) | undefined;
+  private readonly realmsReported = new Set<string>();
 
   constructor(options: AuthenticatorOptions) {
     this.registry = options.registry;
     this.transport = options.transport;
     this.credentialsSource = options.credentials;
+    this.insecure = options.insecure === true || this.transport.baseUrl.protocol === 'http:';
+    this.onEvent = options.onEvent;
     this.now = options.now ?? Date.now;
   }
 
@@ -160,6 +171,31 @@ export class Authenticator {
     throw await responseError(res, this.registry, { method: 'GET' }, 'ping /v2/');
   }
 
+  /** The challenge's realm as a URL: http(s) only; another host is allowed, and reported once. */
+  private realmUrl(realm: string): URL {
+    let url: URL;
+    try {
+      url = new URL(realm);
+    } catch {
+      throw new RegistryError(`registry ${this.registry} sent a token realm that is not a URL: ${JSON.stringify(realm.slice(0, 200))}`, {
+        registry: this.registry, status: 401, code: 'UNAUTHORIZED',
+      });
+    }
+    if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+      throw new RegistryError(`registry ${this.registry} sent a token realm with scheme ${url.protocol}; only https: (or http: for an insecure registry) is used`, {
+        registry: this.registry, status: 401, code: 'INSECURE_REALM',
+      });
+    }
+    const shown = `${url.origin}${url.pathname}`;
+    // Docker Hub's realm is auth.docker.io, GHCR's ghcr.io itself: another host is normal, but
+    // it is where the credentials go, so it is worth one line in the log.
+    if (url.hostname !== this.transport.baseUrl.hostname && !this.realmsReported.has(shown)) {
+      this.realmsReported.add(shown);
+      this.onEvent?.({ kind: 'realm-elsewhere', realm: shown });
+    }
+    return url;
+  }
+
   private getCredentials(): Promise<StaticCredentials | undefined> {
     const source = this.credentialsSource;
     if (source === undefined) return Promise.resolve(undefined);
@@ -196,11 +232,19 @@ export class Authenticator {
     if (!realm) {
       throw new RegistryError(`registry ${this.registry} sent a Bearer challenge without a realm`, { registry: this.registry, status: 401, code: 'UNAUTHORIZED' });
     }
-    const url = new URL(realm);
+    const url = this.realmUrl(realm);
     if (challenge.params.service) url.searchParams.set('service', challenge.params.service);
     const wanted = new Set(scopes);
     for (const s of wanted) url.searchParams.append('scope', s);
     const creds = await this.getCredentials();
+    if (creds && url.protocol !== 'https:' && !this.insecure) {
+      // The registry names the realm: an https registry pointing at http:// would have ferry
+      // send its password in clear text to whoever is on the path.
+      throw new RegistryError(
+        `registry ${this.registry} sent a token realm ${url.origin}${url.pathname} over plain http; ferry sends credentials only to https realms (set insecure: true on the registry to allow it)`,
+        { registry: this.registry, status: 401, code: 'INSECURE_REALM' },
+      );
+    }
     const headers: Record<string, string> = { accept: 'application/json' };
     const started = this.now();
     let res;

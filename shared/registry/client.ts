@@ -1,6 +1,7 @@
 // One registry, as the copy engine and reconcile see it: manifests, blobs, listings, behind
 // auth, limits and the process-wide bandwidth throttle.
 import type { Readable } from 'node:stream';
+import type { AuthEvent } from './auth.js';
 import type { BandwidthLimiter } from './bandwidth.js';
 import {
   cancelUpload, headBlob, mountBlob, startUpload, openBlob, uploadBlob, uploadStatus, type BlobDescriptor, type MountResult, type UploadCheckpoint, type UploadOptions,
@@ -30,6 +31,8 @@ export interface RegistryClientOptions {
   limits?: { requestsPerSecond?: number; concurrency?: number; minRemaining?: number };
   /** Where the back-off state and request schedule are shared with other processes (AWS workers). */
   rateStore?: RateStore;
+  /** Auth facts worth a log line (a token realm on another host), once each. */
+  onAuthEvent?: (event: AuthEvent) => void;
   /** Back-offs, recoveries and quota pauses of this registry, for logs and metrics. */
   onRateEvent?: (event: RateEvent) => void;
   /** Shared bytes/s limiter for every blob this client streams. */
@@ -86,6 +89,7 @@ export class RegistryClient {
       ...(options.allowPrivateRedirects !== undefined ? { allowPrivateRedirects: options.allowPrivateRedirects } : {}),
       ...(options.resolveAll ? { resolveAll: options.resolveAll } : {}),
       ...(options.observer ? { observer: options.observer } : {}),
+      ...(options.onAuthEvent ? { onAuthEvent: options.onAuthEvent } : {}),
     });
     this.throttle = options.throttle;
     this.rateFloor = options.rateFloor ?? DEFAULT_RATE_FLOOR;

@@ -1,6 +1,7 @@
 // Builds one RegistryClient per configured registry, turning each `auth` kind into
 // credentials. Secrets Manager references are resolved by the AWS host and passed in.
 import type { FerryConfig, RegistryAuthConfig } from '../config/schema.js';
+import type { AuthEvent } from './auth.js';
 import type { BandwidthLimiter } from './bandwidth.js';
 import { RegistryClient, type RegistryClientOptions } from './client.js';
 import type { RateEvent, RateStore } from './rate-control.js';
@@ -18,6 +19,8 @@ export interface CreateClientsOptions {
   rateStore?: RateStore;
   /** Back-offs and quota pauses, by registry name (logs, metrics). */
   onRateEvent?: (registry: string, event: RateEvent) => void;
+  /** Auth facts worth a log line, by registry name (a token realm on another host). */
+  onAuthEvent?: (registry: string, event: AuthEvent) => void;
   /** Extra client options (timeouts, upload chunking) applied to every client. */
   clientDefaults?: Partial<Pick<RegistryClientOptions, 'timeouts' | 'retry' | 'upload'>>;
   /** Sees every registry request (registry health). */
@@ -58,6 +61,7 @@ export function createRegistryClients(config: FerryConfig, options: CreateClient
       },
       ...(options.rateStore ? { rateStore: options.rateStore } : {}),
       ...(options.onRateEvent ? { onRateEvent: (event: RateEvent) => options.onRateEvent?.(name, event) } : {}),
+      ...(options.onAuthEvent ? { onAuthEvent: (event: AuthEvent) => options.onAuthEvent?.(name, event) } : {}),
       ...(options.throttle ? { throttle: options.throttle } : {}),
       rateFloor: { bytesPerSecond: config.worker.minTransferRate, windowMs: config.worker.minTransferRateWindow },
       ...(options.observer ? { observer: options.observer } : {}),

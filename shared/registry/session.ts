@@ -1,6 +1,6 @@
 // Authenticated requests to one registry: adds the Authorization header for the scopes a
 // call needs and, on a 401, refreshes credentials once and retries when the body allows.
-import { Authenticator } from './auth.js';
+import { Authenticator, type AuthEvent } from './auth.js';
 import type { Credentials } from './credentials/types.js';
 import { RegistryError } from './errors.js';
 import { Transport, responseError, type TransportOptions, type TransportRequest, type TransportResponse } from './transport.js';
@@ -16,12 +16,14 @@ export class RegistrySession {
   readonly transport: Transport;
   readonly auth: Authenticator;
 
-  constructor(options: TransportOptions & { credentials?: Credentials }) {
+  constructor(options: TransportOptions & { credentials?: Credentials; onAuthEvent?: (event: AuthEvent) => void }) {
     this.registry = options.registry;
     this.transport = new Transport(options);
     this.auth = new Authenticator({
       registry: options.registry, transport: this.transport,
       ...(options.credentials !== undefined ? { credentials: options.credentials } : {}),
+      ...(options.insecure !== undefined ? { insecure: options.insecure } : {}),
+      ...(options.onAuthEvent ? { onEvent: options.onAuthEvent } : {}),
     });
   }
 
