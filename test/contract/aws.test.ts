@@ -24,15 +24,18 @@ import {
 import { jobKey, type Job, type JobMessage } from '../../shared/jobs/model.js';
 import type { JobQueue, ReceivedMessage } from '../../shared/jobs/ports.js';
 import { emulatorCredentials, startAwsEmulators, type AwsEmulators } from '../aws-emulators/index.js';
+import { DYNAMODB_LOCAL_CREDENTIALS, startDynamoDbLocal, type DynamoDbLocal } from '../aws-emulators/dynamodb-local.js';
 import { describeBackendContract, sleep } from './backend-contract.js';
 
 let emu: AwsEmulators;
+let ddbLocal: DynamoDbLocal | undefined;
 
 beforeAll(async () => {
-  emu = await startAwsEmulators();
-});
+  [emu, ddbLocal] = await Promise.all([startAwsEmulators(), startDynamoDbLocal({ timeoutMs: 110_000 })]);
+}, 120_000);
 afterAll(async () => {
   await emu?.stop();
+  await ddbLocal?.stop();
 });
 
 /** Fresh queue, DLQ and table names, so every backend starts empty. */
@@ -56,6 +59,15 @@ describeBackendContract('aws (fauxqs + dynalite)', async () => {
   const backend = await openAwsBackend(config, options());
   return { ...backend, reopen: () => openAwsBackend(config, options()) };
 }, { timeoutMs: 60_000 });
+
+// The same contract against Amazon's DynamoDB Local (a Java process started with the file
+// and stopped by PID after it): dynalite lacks its transaction and TTL semantics.
+describeBackendContract('aws (fauxqs + DynamoDB Local)', async () => {
+  const local = { ...options(), endpoints: { sqs: emu.sqsEndpoint, dynamodb: ddbLocal!.endpoint }, credentials: DYNAMODB_LOCAL_CREDENTIALS };
+  const config = freshConfig();
+  const backend = await openAwsBackend(config, local);
+  return { ...backend, reopen: () => openAwsBackend(config, local) };
+}, { timeoutMs: 120_000 });
 
 // --- AWS-specific behaviour ----------------------------------------------------------
 
