@@ -48,10 +48,33 @@ export class ReferenceSyntaxError extends Error {
   override readonly name = 'ReferenceSyntaxError';
 }
 
-export function parseImageReference(input: string): ImageReference {
+/** Where Docker Hub's registry API is served (`docker.io` is its name in references). */
+export const DOCKER_HUB_HOST = 'registry-1.docker.io';
+const DOCKER_HUB_NAMES = new Set(['docker.io', 'index.docker.io', DOCKER_HUB_HOST]);
+
+/**
+ * A reference as people type it, with the registry spelled out, as docker and skopeo read
+ * it: a first component without `.` or `:` that is not `localhost` (and is lower case) is a
+ * Docker Hub namespace, not a host; Docker Hub names without a namespace are `library/`'s.
+ * `alpine:3.19` -> `registry-1.docker.io/library/alpine:3.19`; `docker.io/x/y` ->
+ * `registry-1.docker.io/x/y`; `127.0.0.1:5000/x` unchanged.
+ */
+export function normalizeDockerReference(input: string): string {
   const raw = input.startsWith('docker://') ? input.slice('docker://'.length) : input;
   const slash = raw.indexOf('/');
-  if (slash <= 0) throw new ReferenceSyntaxError(`invalid image reference ${JSON.stringify(input)}: expected host[:port]/repository[:tag|@digest]`);
+  const first = slash < 0 ? '' : raw.slice(0, slash);
+  const isHost = slash >= 0 && (/[.:]/.test(first) || first === 'localhost' || first !== first.toLowerCase());
+  const host = isHost ? first : 'docker.io';
+  const path = isHost ? raw.slice(slash + 1) : raw;
+  if (!DOCKER_HUB_NAMES.has(host.toLowerCase())) return raw;
+  return `${DOCKER_HUB_HOST}/${path.includes('/') ? path : `library/${path}`}`;
+}
+
+export function parseImageReference(input: string): ImageReference {
+  if (input === '' || input === 'docker://') throw new ReferenceSyntaxError(`invalid image reference ${JSON.stringify(input)}: expected [host[:port]/]repository[:tag|@digest]`);
+  const raw = normalizeDockerReference(input);
+  const slash = raw.indexOf('/');
+  if (slash <= 0) throw new ReferenceSyntaxError(`invalid image reference ${JSON.stringify(input)}: expected [host[:port]/]repository[:tag|@digest]`);
   const host = raw.slice(0, slash);
   if (!/^[A-Za-z0-9.-]+(?::[0-9]{1,5})?$/.test(host) && !/^\[[0-9a-fA-F:]+\](?::[0-9]{1,5})?$/.test(host)) {
     throw new ReferenceSyntaxError(`invalid image reference ${JSON.stringify(input)}: bad registry host ${JSON.stringify(host)}`);

@@ -190,7 +190,8 @@ describe('ferry copy usage errors', () => {
   it.each([
     ['a bad repository name', ['copy', '--insecure', '127.0.0.1:5000/Team/App:v1', '127.0.0.1:5001/x:v1']],
     ['a path-traversal tag', ['copy', '--insecure', '127.0.0.1:5000/team/app:../../etc', '127.0.0.1:5001/x:v1']],
-    ['no registry host', ['copy', '--insecure', 'app:v1', '127.0.0.1:5001/x:v1']],
+    // `app:v1` alone is Docker Hub's library/app (as docker reads it); upper case is no repository name.
+    ['an invalid repository name', ['copy', '--insecure', 'App:v1', '127.0.0.1:5001/x:v1']],
     ['a bad digest', ['copy', '--insecure', '127.0.0.1:5000/team/app@sha256:abc', '127.0.0.1:5001/x:v1']],
     ['malformed credentials', ['copy', '--insecure', '--src-creds', 'nocolon', '127.0.0.1:5000/team/app:v1', '127.0.0.1:5001/x:v1']],
     ['a missing argument', ['copy', '127.0.0.1:5000/team/app:v1']],
@@ -278,9 +279,11 @@ describe('ferry copy with authentication', () => {
   it('fails with exit 1 and one line without credentials or with wrong ones', async () => {
     const anonymous = await ferry('copy', '--insecure', `${basic.host}/private/app:v1`, `${token.host}/mirror/app:v2`);
     expectOneLineError(anonymous, 1);
-    expect(anonymous.stderr).toMatch(/401|unauthori[sz]ed|authentication/i);
+    // Missing and wrong credentials are told apart, each with what to do.
+    expect(anonymous.stderr).toMatch(new RegExp(`^ferry: registry ${basic.host} requires credentials and none were found \\(looked for ${basic.host} in .*config\\.json\\): pass --src-creds USER:PASSWORD or log in with`));
     const wrong = await ferry('copy', '--insecure', '--src-creds', `${basicCreds.username}:${basicCreds.password}`, '--dest-creds', 'pusher:wrong', `${basic.host}/private/app:v1`, `${token.host}/mirror/app:v2`);
     expectOneLineError(wrong, 1);
+    expect(wrong.stderr).toMatch(new RegExp(`^ferry: registry ${token.host} refused the credentials of user "pusher" from --dest-creds \\(.*\\): check them, or log in again`));
   });
 });
 

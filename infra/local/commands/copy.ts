@@ -56,8 +56,8 @@ export function register(program: Command): void {
     .argument('<dst>', 'destination image: host[:port]/repository[:tag|@digest]')
     .option('--all-platforms', 'copy every platform of an index (the default)', true)
     .option('--no-referrers', 'do not copy the signatures, SBOMs and attestations that refer to the image (OCI referrers, cosign sha256-*.sig/.att/.sbom tags)')
-    .option('--src-creds <user:password>', 'credentials for the source (default: ~/.docker/config.json)')
-    .option('--dest-creds <user:password>', 'credentials for the destination (default: ~/.docker/config.json)')
+    .option('--src-creds <user:password>', 'credentials for the source (default: from the auth files, see README)')
+    .option('--dest-creds <user:password>', 'credentials for the destination (default: from the auth files, see README)')
     .option('--src-tls-verify [bool]', 'verify the source registry\'s certificate; false: https without verification, else plain http', parseBool, true)
     .option('--dest-tls-verify [bool]', 'verify the destination registry\'s certificate; false: https without verification, else plain http', parseBool, true)
     .option('--src-cert-dir <dir>', 'trust the CA certificates (*.crt) in this directory for the source')
@@ -75,7 +75,7 @@ export function register(program: Command): void {
 async function copyCommand(srcInput: string, dstInput: string, options: CopyCommandOptions): Promise<void> {
   // Loaded here, not at the top, so `ferry --help` and other commands never pay for them;
   // all at once, so their files load in parallel.
-  const [{ parseImageReference, referenceOf }, { RegistryClient }, { dockerConfigCredentials }, { copyImage }, { loadCertDir }, { followReferrers }] = await Promise.all([
+  const [{ parseImageReference, referenceOf }, { RegistryClient }, { authFilePaths, findAuthFileCredentials }, { copyImage }, { loadCertDir }, { followReferrers }] = await Promise.all([
     import('../../../shared/oci/grammar.js'),
     import('../../../shared/registry/client.js'),
     import('../../../shared/registry/credentials/docker-config.js'),
@@ -92,10 +92,18 @@ async function copyCommand(srcInput: string, dstInput: string, options: CopyComm
   const srcCreds = options.srcCreds !== undefined ? parseCreds(options.srcCreds, '--src-creds') : undefined;
   const destCreds = options.destCreds !== undefined ? parseCreds(options.destCreds, '--dest-creds') : undefined;
 
-  const sides = {
-    source: { ref: src, creds: srcCreds, verify: options.srcTlsVerify && !options.insecure, certDir: options.srcCertDir, flag: 'src' },
-    destination: { ref: dst, creds: destCreds, verify: options.destTlsVerify && !options.insecure, certDir: options.destCertDir, flag: 'dest' },
+  // Credentials are looked up once, before any request, so a refusal can say where they came from.
+  const credentialsFor = async (ref: ImageReference, flagged: Credentials | undefined, flag: string): Promise<CredentialSource | undefined> => {
+    if (flagged) return { credentials: flagged, from: `--${flag}-creds` };
+    const found = await findAuthFileCredentials(`https://${ref.host}`);
+    return found && { credentials: found.credentials, from: found.path };
   };
+  const [srcFound, dstFound] = await Promise.all([credentialsFor(src, srcCreds, 'src'), credentialsFor(dst, destCreds, 'dest')]);
+  const sides = {
+    source: { ref: src, creds: srcFound, verify: options.srcTlsVerify && !options.insecure, certDir: options.srcCertDir, flag: 'src' },
+    destination: { ref: dst, creds: dstFound, verify: options.destTlsVerify && !options.insecure, certDir: options.destCertDir, flag: 'dest' },
+  };
+  const authHint = (error: unknown): unknown => explainRefusal(error, [sides.source, sides.destination], authFilePaths());
   const clientFor = (side: typeof sides.source, scheme: 'https' | 'http'): RegistryClient => {
     const url = `${scheme}://${side.ref.host}`;
     const ca = side.certDir !== undefined ? loadCertDir(side.certDir, `--${side.flag}-cert-dir`) : undefined;
@@ -103,7 +111,7 @@ async function copyCommand(srcInput: string, dstInput: string, options: CopyComm
       name: side.ref.host,
       url,
       ...(scheme === 'https' ? { tls: { verify: side.verify, ...(ca ? { ca } : {}) } } : { insecure: true }),
-      credentials: side.creds ?? dockerConfigCredentials(url),
+      ...(side.creds ? { credentials: side.creds.credentials } : {}),
       // One image at a time: allow the blob fan-out plus manifest and HEAD requests.
       limits: { concurrency: concurrency + 4 },
     });
@@ -137,12 +145,12 @@ async function copyCommand(srcInput: string, dstInput: string, options: CopyComm
   // The source's problem is reported first.
   if (sourceConnected.status === 'rejected') {
     if (destinationConnected.status === 'fulfilled') await destinationConnected.value.close();
-    throw sourceConnected.reason;
+    throw authHint(sourceConnected.reason);
   }
   const source = sourceConnected.value;
   if (destinationConnected.status === 'rejected') {
     await source.close();
-    throw destinationConnected.reason;
+    throw authHint(destinationConnected.reason);
   }
   const destination = destinationConnected.value;
   const progress = !options.json && process.stderr.isTTY ? await progressBar() : undefined;
@@ -176,6 +184,8 @@ async function copyCommand(srcInput: string, dstInput: string, options: CopyComm
       const { skipped: _, ...rest } = result;
       result = outcome.action === 'skipped' ? { ...result, stats: outcome.stats } : { ...rest, stats: outcome.stats };
     }
+  } catch (error) {
+    throw authHint(error);
   } finally {
     progress?.stop();
     await Promise.allSettled([source.close(), destination.close()]);
@@ -201,6 +211,34 @@ async function copyCommand(srcInput: string, dstInput: string, options: CopyComm
   const { copied, skipped, mounted } = summary.blobs;
   process.stdout.write(
     `copied ${result.digest} to ${target}: ${summary.manifests} manifest(s), blobs ${copied} copied / ${skipped} skipped / ${mounted} mounted, ${formatBytes(summary.bytes)} in ${seconds.toFixed(1)} s\n`,
+  );
+}
+
+interface CredentialSource {
+  credentials: Credentials;
+  /** The flag or auth file they came from. */
+  from: string;
+}
+
+/**
+ * A registry refusing access (401) says which of two things to fix: credentials were
+ * missing (where ferry looked) or they were wrong (which user, from where).
+ */
+function explainRefusal(error: unknown, sides: ReadonlyArray<{ ref: ImageReference; creds: CredentialSource | undefined; flag: string }>, searched: string[]): unknown {
+  if (!(error instanceof RegistryError) || !(error.status === 401 || error.code === 'UNAUTHORIZED')) return error;
+  const side = sides.find((s) => s.ref.host === error.registry);
+  if (!side) return error;
+  const host = side.ref.host;
+  if (!side.creds) {
+    return new CliError(
+      `registry ${host} requires credentials and none were found (looked for ${host} in ${searched.join(', ')}): pass --${side.flag}-creds USER:PASSWORD or log in with \`docker login ${host}\` / \`podman login ${host}\``,
+      EXIT_FAILURE,
+    );
+  }
+  const user = 'username' in side.creds.credentials ? `user ${JSON.stringify(side.creds.credentials.username)}` : 'the token';
+  return new CliError(
+    `registry ${host} refused the credentials of ${user} from ${side.creds.from} (${error.message}): check them, or log in again with \`docker login ${host}\``,
+    EXIT_FAILURE,
   );
 }
 

@@ -1,5 +1,7 @@
-// Credentials from a Docker config file (`$DOCKER_CONFIG/config.json`, else
-// `~/.docker/config.json`): `credHelpers` per host, then `credsStore`, then `auths`.
+// Credentials from auth files, read as the containers tools (podman, skopeo) read them:
+// `$REGISTRY_AUTH_FILE`, then `$XDG_RUNTIME_DIR/containers/auth.json`, then Docker's
+// `$DOCKER_CONFIG/config.json` (else `~/.docker/config.json`); the first file with an entry
+// for the registry wins. In each: `credHelpers` per host, then `auths`, then `credsStore`.
 import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
@@ -19,8 +21,17 @@ export interface DockerConfigOptions {
   runHelper?: (helper: string, serverUrl: string) => Promise<string>;
 }
 
-export function dockerConfigPath(env: NodeJS.ProcessEnv = process.env): string {
-  return env.DOCKER_CONFIG ? join(env.DOCKER_CONFIG, 'config.json') : join(homedir(), '.docker', 'config.json');
+export function dockerConfigPath(env: NodeJS.ProcessEnv = process.env, home: string = homedir()): string {
+  return env.DOCKER_CONFIG ? join(env.DOCKER_CONFIG, 'config.json') : join(home, '.docker', 'config.json');
+}
+
+/** The auth files to look in, in order. */
+export function authFilePaths(env: NodeJS.ProcessEnv = process.env, home: string = homedir()): string[] {
+  const paths: string[] = [];
+  if (env.REGISTRY_AUTH_FILE) paths.push(env.REGISTRY_AUTH_FILE);
+  if (env.XDG_RUNTIME_DIR) paths.push(join(env.XDG_RUNTIME_DIR, 'containers', 'auth.json'));
+  paths.push(dockerConfigPath(env, home));
+  return [...new Set(paths)];
 }
 
 /** `https://host/v1/`, `http://host`, `host` -> `host` (with port), the key Docker matches on. */
@@ -62,25 +73,39 @@ export function lookupDockerConfig(config: DockerConfigFile, host: string): { he
   return undefined;
 }
 
-/** A provider reading the config (and running helpers) each time credentials are needed. */
-export function dockerConfigCredentials(registryUrl: string, options: DockerConfigOptions = {}): CredentialProvider {
+/** Credentials found for a registry, and the file they came from. */
+export interface FoundCredentials {
+  credentials: StaticCredentials;
+  path: string;
+}
+
+/**
+ * Looks the registry up in the auth files (`options.path`: that file only). Undefined when
+ * no file has credentials for it; a file that exists but cannot be parsed is an error.
+ */
+export async function findAuthFileCredentials(registryUrl: string, options: DockerConfigOptions = {}): Promise<FoundCredentials | undefined> {
   const host = registryHost(registryUrl);
-  return async () => {
-    const path = options.path ?? dockerConfigPath(options.env);
+  for (const path of options.path ? [options.path] : authFilePaths(options.env)) {
     let config: DockerConfigFile;
     try {
       config = JSON.parse(await readFile(path, 'utf8')) as DockerConfigFile;
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw new Error(`cannot read docker config ${path}: ${(e as Error).message}`);
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') continue;
+      throw new Error(`cannot read auth file ${path}: ${(e as Error).message}`);
     }
     const found = lookupDockerConfig(config, host);
-    if (!found) return undefined;
-    if ('credentials' in found) return found.credentials;
-    const serverUrl = host;
-    const output = await (options.runHelper ?? runCredentialHelper)(found.helper, serverUrl);
-    return parseHelperOutput(output, found.helper);
-  };
+    if (!found) continue;
+    if ('credentials' in found) return { credentials: found.credentials, path };
+    const output = await (options.runHelper ?? runCredentialHelper)(found.helper, host);
+    const credentials = parseHelperOutput(output, found.helper);
+    if (credentials) return { credentials, path: `${path} (docker-credential-${found.helper})` };
+  }
+  return undefined;
+}
+
+/** A provider reading the auth files (and running helpers) each time credentials are needed. */
+export function dockerConfigCredentials(registryUrl: string, options: DockerConfigOptions = {}): CredentialProvider {
+  return async () => (await findAuthFileCredentials(registryUrl, options))?.credentials;
 }
 
 export function parseHelperOutput(output: string, helper: string): StaticCredentials | undefined {
