@@ -3,6 +3,7 @@
 // already has are skipped, blobs in another repository of the destination are mounted.
 
 import type { Command } from 'commander';
+import type { ImageReference } from '../../../shared/oci/grammar.js';
 import type { Credentials } from '../../../shared/registry/credentials/types.js';
 import type { RegistryClient } from '../../../shared/registry/client.js';
 import type { CopyProgress, CopyResult } from '../../../shared/replicate/copy.js';
