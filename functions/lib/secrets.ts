@@ -87,7 +87,7 @@ export function webhookSecretValue(text: string): string {
   return text;
 }
 
-/** Registry credentials are stored as {"username","password"} or {"token"} (DESIGN 3). */
+/** Registry credentials are stored as {"username","password"} or {"token"} (docs/operations.md, "AWS"). */
 export function credentialsFromSecret(text: string, arn: string, registry: string): RegistryAuthConfig {
   let value: unknown;
   try {

@@ -1,4 +1,4 @@
-// The ferry.yaml contract (DESIGN section 3). Strict objects: an unknown key is an error,
+// The ferry.yaml contract (docs/contract.md, "Config"). Strict objects: an unknown key is an error,
 // so typos never pass silently.
 import * as z from 'zod';
 import { filterProblems, type FilterKind } from './filters.js';

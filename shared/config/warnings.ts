@@ -1,4 +1,4 @@
-// Legal but risky settings, logged at start (DESIGN 4: unauthenticated webhooks are warned about).
+// Legal but risky settings, logged at start (docs/contract.md: unauthenticated webhooks are warned about).
 import type { FerryConfig } from './schema.js';
 
 export function warnings(config: FerryConfig): string[] {

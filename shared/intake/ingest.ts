@@ -1,4 +1,4 @@
-// The webhook, HTTP-agnostic (DESIGN 4): request in, JSON status + body out. Hosts (ferry
+// The webhook, HTTP-agnostic (docs/contract.md, "Webhooks"): request in, JSON status + body out. Hosts (ferry
 // serve, the Lambda function) only translate transport. It never throws: every outcome,
 // bugs included, becomes a JSON answer, because senders such as Distribution retry
 // non-2xx forever and a stack trace helps nobody on the other end.

@@ -55,10 +55,10 @@ export interface PlanOptions {
  * The multi-arch rule. A multi-arch push reaches ferry as separate requests (Distribution
  * sends one event per POST): each child manifest pushed by digest without a tag, then the
  * index with its tag. Nothing in a child's event tells it apart from a single-platform
- * image pushed only by digest, and the tag filter only sees tags (DESIGN 3: digest-only
+ * image pushed only by digest, and the tag filter only sees tags (docs/contract.md: digest-only
  * pushes follow their repository), so both are planned like any digest-only event. But a
  * job for a child would only repeat what the index's tag job does (it copies every child
- * first, DESIGN 6.3), and running at once it would race that job over the same blobs. So
+ * first, docs/architecture.md "The copy engine"), and running at once it would race that job over the same blobs. So
  * a push that names no tag and whose media type is known to be a single-platform manifest
  * is planned with a deferral (`delaySeconds`, default 30 s): its message becomes
  * receivable only after the delay, while its record stays `queued`. The index's job

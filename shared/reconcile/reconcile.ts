@@ -1,6 +1,6 @@
 // Reconcile one policy: walk source and destinations, and enqueue a job for every tag the
 // destination is missing or has at another digest, plus (deletes: true) a job for every
-// destination tag the source no longer has. Jobs converge (DESIGN 1): a delete job names
+// destination tag the source no longer has. Jobs converge (docs/architecture.md): a delete job names
 // the tag, and the worker, finding it gone at the source, deletes it at the destination.
 // Initial replication and drift repair are the same operation.
 import { enqueue, type EnqueueDeps, type JobSpec } from '../jobs/enqueue.js';

@@ -1,5 +1,5 @@
 // Copies one image (or index, recursively) from a source repository to a destination
-// repository, as DESIGN section 6 describes: resolve at the source, skip what the
+// repository, as docs/architecture.md ("The copy engine") describes: resolve at the source, skip what the
 // destination already has, blobs in parallel (mount before upload), manifests bottom-up
 // with their exact bytes, the tag last.
 import { setMaxListeners } from 'node:events';

@@ -1,4 +1,4 @@
-// The delete path (DESIGN section 6.6): make the destination stop serving what the source
+// The delete path (docs/architecture.md, "The copy engine"): make the destination stop serving what the source
 // no longer has, without ever removing something a source tag still points at.
 import type { RegistryClient } from '../registry/client.js';
 import { isUntagUnsupported } from '../registry/manifests.js';

@@ -1,5 +1,5 @@
 // Digest-only pushes through a real `ferry serve` between real Distribution registries
-// (DESIGN 3: digest-only pushes follow their repository). A single-platform manifest pushed
+// (docs/contract.md: digest-only pushes follow their repository). A single-platform manifest pushed
 // without a tag may be an index child: its job is deferred (FERRY_DIGEST_PUSH_DELAY, 30 s in
 // production, 4 s here) so the index's job copies the children first and the deferred jobs
 // end skipped; an image pushed only by digest is replicated once the delay has passed.

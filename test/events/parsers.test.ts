@@ -33,7 +33,7 @@ describe('every fixture', () => {
         expect(event.id.length).toBeGreaterThan(0);
       }
       for (const ignored of result.ignored) expect(ignored.reason.length).toBeGreaterThan(0);
-      // Registry hosts come from ferry's config only, never from a payload (DESIGN principle 3).
+      // Registry hosts come from ferry's config only, never from a payload (docs/architecture.md).
       expect(JSON.stringify(result.events)).not.toMatch(/example\.com|127\.0\.0\.1|azurecr|ghcr\.io|quay\.io|jfrog|docker\.com|:\/\//);
     }
   });

@@ -1,4 +1,4 @@
-// The webhook's HTTP contract (DESIGN 4), driven with captured Distribution 2.8.2 requests
+// The webhook's HTTP contract (docs/contract.md), driven with captured Distribution 2.8.2 requests
 // into a real embedded SQLite backend.
 import { Writable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';

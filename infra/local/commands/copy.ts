@@ -25,7 +25,7 @@ export interface CopyCommandOptions {
   blobConcurrency: string;
 }
 
-/** The stable `--json` shape (DESIGN section 7). */
+/** The stable `--json` shape (docs/contract.md, "CLI"). */
 export interface CopyJson {
   digest: string;
   mediaType: string;

@@ -1,4 +1,4 @@
-// `ferry serve [--config ferry.yaml] [--listen 127.0.0.1:8080]` (DESIGN sections 7, 8).
+// `ferry serve [--config ferry.yaml] [--listen 127.0.0.1:8080]` (docs/contract.md, docs/operations.md).
 import type { Command } from 'commander';
 import { runAction } from '../cli/output.js';
 

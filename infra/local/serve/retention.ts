@@ -1,4 +1,4 @@
-// Removes expired terminal job records (DESIGN 5: TTL, default 30 days). DynamoDB does
+// Removes expired terminal job records (config `retention`, default 30 days; docs/operations.md). DynamoDB does
 // this itself; stores without native TTL expose purgeExpired and the host calls it.
 import type { JobStore } from '../../../shared/jobs/ports.js';
 import type { Logger } from '../../../shared/observability/logger.js';

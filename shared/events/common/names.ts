@@ -1,5 +1,5 @@
 // Every repository, tag and digest from a payload passes the OCI grammar before it can
-// reach a URL (DESIGN principle 3). Errors name the field it came from.
+// reach a URL (docs/architecture.md, "Rules the design keeps"). Errors name the field it came from.
 import { isDigest, isTag, repositoryProblem } from '../../oci/grammar.js';
 import { fieldError } from './errors.js';
 
