@@ -3,7 +3,7 @@
 // Code splitting keeps `ferry --help` small: commands `await import()` their heavy parts
 // (AWS SDK, SQLite, the server), which land in separate chunks loaded only when used.
 import { build } from 'esbuild';
-import { chmodSync, existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 
 const pkg = JSON.parse(readFileSync('package.json', 'utf8'));
 // `--outdir=DIR` builds elsewhere (tests build their own copy instead of racing on dist/).
@@ -32,6 +32,20 @@ await build({
   logLevel: 'warning',
 });
 if (!existsSync(`${outdir}/cli.js`)) throw new Error(`build produced no ${outdir}/cli.js`);
+// The console (`ferry serve` at /): preact + htm, bundled and minified into <outdir>/console,
+// served from the package (no CDN).
+await build({
+  entryPoints: { console: 'infra/local/console/main.ts' },
+  outdir: `${outdir}/console`,
+  bundle: true,
+  platform: 'browser',
+  target: 'es2022',
+  format: 'esm',
+  minify: true,
+  logLevel: 'warning',
+});
+mkdirSync(`${outdir}/console`, { recursive: true });
+for (const file of ['index.html', 'console.css']) copyFileSync(`infra/local/console/${file}`, `${outdir}/console/${file}`);
 chmodSync(`${outdir}/cli.js`, 0o755);
 // Chunks are content-hashed, so old ones pile up. Remove only those no build has written for
 // ten minutes: a CLI process started from the previous build may still import its chunks lazily.

@@ -8,6 +8,8 @@ import type { Logger } from '../../../shared/observability/logger.js';
 import type { FerryMetrics } from '../../../shared/observability/metrics.js';
 import { RegistryError } from '../../../shared/registry/errors.js';
 import { checkAdminToken } from './admin-auth.js';
+import { consoleAsset, findConsoleDir } from './console-assets.js';
+import { ConsoleSessions } from './console-session.js';
 import { AdminInputError, parseDeliveriesQuery, parseJobsQuery, parseReplayBody, parseSyncBody } from './admin-requests.js';
 import { BodyBudgetError, BodyTooLargeError, MAX_BODY_BYTES, lowerHeaders, parseJsonBody, queryOf, readBody, readBodyWithin, sendError, sendJson, sendText, type HeldBody } from './http.js';
 import { ByteBudget, UNVERIFIED_BODY_BUDGET_BYTES } from './body-budget.js';
@@ -33,6 +35,8 @@ export interface RouteDeps {
   sync: SyncFn;
   metrics: FerryMetrics;
   logger: Logger;
+  /** Where the built console is (default: found next to the bundle or in dist/console). */
+  consoleDir?: string;
   /** Every admin action and view beyond the basic job list (the console's API). */
   control: ControlPlane;
   /** True once shutdown started: webhooks get 503 so senders retry against the next process. */
@@ -52,7 +56,14 @@ export function createRequestHandler(deps: RouteDeps): (req: IncomingMessage, re
   const { backend, logger } = deps;
   const unverifiedBodies = new ByteBudget(deps.unverifiedBodyBytes ?? UNVERIFIED_BODY_BUDGET_BYTES);
 
+  const sessions = new ConsoleSessions(deps.config.admin.token);
+  const consoleDir = findConsoleDir(deps.consoleDir);
+
   const routes: Route[] = [
+    { method: 'GET', pattern: /^\/(index\.html|console\.js|console\.css)?$/, admin: false, handler: consoleFile },
+    { method: 'POST', pattern: /^\/api\/session\/?$/, admin: false, handler: login },
+    { method: 'DELETE', pattern: /^\/api\/session\/?$/, admin: false, handler: logout },
+    { method: 'GET', pattern: /^\/api\/session\/?$/, admin: false, handler: session },
     // Every method goes to ingest: it owns the webhook contract, 405 included.
     { method: '*', pattern: /^\/webhooks\/([^/]+)\/?$/, admin: false, handler: webhook },
     { method: 'GET', pattern: /^\/healthz\/?$/, admin: false, handler: healthz },
@@ -70,6 +81,49 @@ export function createRequestHandler(deps: RouteDeps): (req: IncomingMessage, re
     { method: 'GET', pattern: /^\/api\/registries\/?$/, admin: true, handler: listRegistries },
     { method: 'GET', pattern: /^\/api\/deliveries\/?$/, admin: true, handler: listDeliveries },
   ];
+
+  async function consoleFile(_req: IncomingMessage, res: ServerResponse, _url: URL, params: string[]): Promise<void> {
+    const asset = await consoleAsset(consoleDir, params[0] ?? 'index.html');
+    if (!asset) {
+      sendError(res, 404, 'console not built', 'the console assets are missing: run npm run build');
+      return;
+    }
+    res.writeHead(200, {
+      'content-type': asset.type,
+      'content-length': asset.body.length,
+      'cache-control': 'no-cache',
+      // Everything the console loads comes from this server; no inline script runs.
+      'content-security-policy': "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+      'x-content-type-options': 'nosniff',
+      'referrer-policy': 'no-referrer',
+    });
+    res.end(asset.body);
+  }
+
+  async function login(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const body = await jsonBody(req);
+    const token = typeof body === 'object' && body !== null ? (body as { token?: unknown }).token : undefined;
+    const r = sessions.login(token, isTls(req));
+    if (!r.ok) {
+      logger.warn({ remoteAddress: req.socket.remoteAddress }, 'console login refused');
+      sendError(res, r.status, r.error, r.detail);
+      return;
+    }
+    sendJson(res, 200, { authenticated: true }, { 'set-cookie': r.cookie, 'cache-control': 'no-store' });
+  }
+
+  async function logout(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const origin = sessions.checkOrigin(req);
+    if (!origin.ok) {
+      sendError(res, origin.status, origin.error, origin.detail);
+      return;
+    }
+    sendJson(res, 200, { authenticated: false }, { 'set-cookie': sessions.logout(req, isTls(req)) });
+  }
+
+  async function session(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    sendJson(res, 200, { authenticated: sessions.has(req) }, { 'cache-control': 'no-store' });
+  }
 
   /** Who did it, for job histories and logs. */
   const actor = (req: IncomingMessage) => (req.headers.authorization ? 'admin-api' : 'console');
@@ -262,7 +316,9 @@ export function createRequestHandler(deps: RouteDeps): (req: IncomingMessage, re
         return;
       }
       if (match.route.admin) {
-        const auth = checkAdminToken(deps.config.admin.token, req.headers.authorization);
+        // The console's session cookie stands in for the bearer token (same-origin writes only).
+        const viaSession = !req.headers.authorization && sessions.has(req);
+        const auth = viaSession ? sessions.checkOrigin(req) : checkAdminToken(deps.config.admin.token, req.headers.authorization);
         if (!auth.ok) {
           sendError(res, auth.status, auth.error, auth.detail);
           return;
@@ -306,4 +362,8 @@ function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
     timer = setTimeout(() => reject(new Error(`${what} did not answer within ${ms} ms`)), ms);
   });
   return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+}
+
+function isTls(req: IncomingMessage): boolean {
+  return 'encrypted' in req.socket && (req.socket as { encrypted?: boolean }).encrypted === true;
 }
