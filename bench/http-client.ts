@@ -1,4 +1,5 @@
-// Why ferry has its own HTTP/1.1 client: the CPU each client spends receiving the same blobs
+// What ferry's transport (undici underneath) costs against undici used bare and node:http: the
+// CPU each client spends receiving the same blobs
 // from a real Distribution registry (5 x 20 MiB, all at once, every byte hashed as a copy
 // does), each run in a fresh process, clients interleaved, medians of several rounds. On a
 // 2-core machine that CPU is taken from the registries a copy waits for.

@@ -6,7 +6,7 @@
 // once per process and stacks reuse it.
 import { buildSync, type OutputFile } from 'esbuild';
 import { createHash } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BAKED_CONFIG_FILE } from '../../functions/lib/baked-config.js';
@@ -46,6 +46,10 @@ export function bundleHandlers(): Map<HandlerName, HandlerBundle> {
   return out;
 }
 
+function packageVersion(): string {
+  return (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+}
+
 function bundleOne(name: HandlerName): HandlerBundle {
   const result = buildSync({
     entryPoints: [join(ROOT, 'functions', `${name}.ts`)],
@@ -58,6 +62,8 @@ function bundleOne(name: HandlerName): HandlerBundle {
     write: false,
     bundle: true,
     platform: 'node',
+    // The version registry requests carry in their User-Agent (shared/version.ts).
+    define: { FERRY_VERSION: JSON.stringify(packageVersion()) },
     // Node 20 syntax: the deployed runtime is newer, and tests import the same bundle on Node 20.
     target: 'node20',
     format: 'esm',

@@ -152,7 +152,9 @@ describe('streaming verification', () => {
   // What a registry received of each upload, and whether the request completed.
   let received: Buffer[] = [];
   let completed = false;
+  let userAgent: string | undefined;
   const server = createServer((req, res) => {
+    userAgent = req.headers['user-agent'];
     req.on('data', (chunk: Buffer) => received.push(chunk));
     req.on('end', () => {
       completed = true;
@@ -189,6 +191,8 @@ describe('streaming verification', () => {
     expect(error).toBeUndefined();
     expect(done).toBe(true);
     expect(out.equals(data)).toBe(true);
+    // Every registry request names ferry and its version.
+    expect(userAgent).toMatch(/^ferry\/\d+\.\d+\.\d+/);
   });
 
   it('on a mismatch fails the upload before its last chunk leaves, so a sized upload stays incomplete', async () => {
