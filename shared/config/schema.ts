@@ -3,6 +3,7 @@
 import * as z from 'zod';
 import { filterProblems, type FilterKind } from './filters.js';
 import { templateProblem } from './template.js';
+import { PLATFORM_RE } from '../oci/grammar.js';
 
 export const EVENT_KINDS = [
   'distribution', 'harbor', 'ecr', 'dockerhub', 'zot', 'quay', 'github', 'gitea', 'artifactory',
@@ -106,9 +107,6 @@ const destination = z.strictObject({
   }).describe('Destination repository template: {repository}, {namespace}, {name}. Default "{repository}".'),
 });
 
-/** `os/architecture[/variant]` as in an index's platform field. */
-export const PLATFORM_RE = /^[a-z0-9_.-]+\/[a-z0-9_.-]+(?:\/[a-z0-9_.-]+)?$/;
-
 /** A policy's filter list; a malformed entry (e.g. `team/[**`) is an error at its own line. */
 function filterList(kind: FilterKind) {
   return z.array(z.string().min(1)).min(1).superRefine((patterns, ctx) => {
@@ -127,6 +125,7 @@ const policy = z.strictObject({
   referrers: z.boolean().default(true).describe('Copy the OCI 1.1 referrers of every copied manifest (signatures, SBOMs, attestations with a subject), recursively; a referrer pushed later replicates when its subject is at the destination, whatever the tag filter says.'),
   referrerTypes: filterList('repository').optional().describe('Only referrers whose artifactType matches these globs (or regex:); default: every type.'),
   digestTags: z.boolean().default(true).describe("Copy cosign's sha256-<hex>.sig/.att/.sbom tags with their image, whatever the tag filter says."),
+  platforms: z.array(z.string().regex(PLATFORM_RE, 'os/architecture[/variant], e.g. linux/amd64 or linux/arm64/v8')).min(1).optional().describe('Copy only these platforms of a multi-arch image: one -> its manifest under the tag; several -> a new index of just those (its digest differs from the source\'s).'),
   // Validated as cron by load.ts (schedule-check.ts): the Lambda functions re-read a baked
   // config that was checked at synth, and carry no cron library.
   schedule: z.string().min(1).optional().describe('Cron expression: periodic reconcile (initial sync + drift repair).'),

@@ -106,3 +106,6 @@ export function referenceOf(ref: Pick<ImageReference, 'tag' | 'digest'>): string
   if (!value) throw new ReferenceSyntaxError('image reference has neither tag nor digest');
   return value;
 }
+
+/** `os/architecture[/variant]`, as a platform is written (`linux/arm64/v8`). */
+export const PLATFORM_RE = /^[a-z0-9_.-]+\/[a-z0-9_.-]+(?:\/[a-z0-9_.-]+)?$/;

@@ -22,6 +22,7 @@ import type { JobDestination } from '../jobs/model.js';
 import type { RegistryClient } from '../registry/client.js';
 import { RegistryError } from '../registry/errors.js';
 import { renderRepository, sourceRepositoryFor } from '../config/template.js';
+import { selectPlatforms } from '../replicate/platforms.js';
 import { missingReferrers } from '../replicate/referrers.js';
 import { mapBounded } from './bounded.js';
 import { CATALOG_REFUSED, inRepositoryScope, literalRepositories, sourceRepositories, tagsInScope } from './scope.js';
@@ -200,6 +201,13 @@ export async function* walkPolicy(options: WalkOptions): AsyncGenerator<WalkEven
       // Deleted between the listing and now: the next walk (or its delete event) sees it.
       if (!head) return events;
       sourceDigest = head.digest;
+      if (policy.platforms) {
+        // The destination holds the platform selection, not the source index: compare with that.
+        const manifest = await source.getManifest(repository, tag, signal);
+        if (!manifest) return events;
+        const selection = selectPlatforms(manifest, policy.platforms, { registry: policy.source, repository, reference: tag });
+        sourceDigest = selection.kind === 'one' ? selection.child.digest : selection.kind === 'index' ? selection.manifest.digest : manifest.digest;
+      }
     } catch (err) {
       events.push({ type: 'issue', issue: issueFrom(err, 'HEAD source manifest', { registry: policy.source, repository, tag }) });
       return events;

@@ -6,6 +6,7 @@ import { isTag, referenceProblem, repositoryProblem } from '../oci/grammar.js';
 import type { RegistryClient } from '../registry/client.js';
 import type { Manifest } from '../registry/manifests.js';
 import { copyImage, SourceManifestNotFoundError, type CopyProgress, type CopyResult } from './copy.js';
+import { digestPushSelected, selectedManifest } from './platforms.js';
 import { followReferrers, referrerTagJob, subjectReferrerJob } from './referrer-jobs.js';
 import { deleteImage } from './delete.js';
 import { PermanentJobError } from './errors.js';
@@ -60,9 +61,17 @@ export function createReplicator(options: ReplicatorOptions): ReplicateJob {
       // A manifest with `subject` pushed on its own (a signature minutes after its image).
       const bySubject = await subjectReferrerJob(referrerJob, manifest);
       if (bySubject) return bySubject;
-      const result = await copy(job.source.reference, isTag(job.source.reference) ? job.source.reference : undefined, policy.override, manifest);
+      // An index child's own digest-only event: only the selected platforms follow.
+      if (policy.platforms && !isTag(job.source.reference)) {
+        const pick = await digestPushSelected(src, manifest, policy.platforms, signal);
+        if (!pick.selected) return { action: 'skipped', reason: `platform ${pick.platform ?? '?'} is not among the policy's platforms (${policy.platforms.join(', ')})`, digest: manifest.digest, stats: emptyStats() };
+      }
+      // policy.platforms: a lone child's manifest, or a new index of the selected children.
+      const selected = await selectedManifest(src, manifest, policy.platforms, job.source.reference, signal);
+      const from = selected === manifest ? job.source.reference : selected.digest;
+      const result = await copy(from, isTag(job.source.reference) ? job.source.reference : undefined, policy.override, selected);
       logger?.debug({ jobId: job.id, digest: result.digest, stats: result.stats, skipped: result.skipped }, 'copy finished');
-      return followReferrers(referrerJob, manifest, result);
+      return followReferrers(referrerJob, selected, result);
     }
 
     if (!policy.deletes) {

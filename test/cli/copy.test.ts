@@ -120,6 +120,16 @@ describe('ferry copy between plain registries', () => {
     expect((await referrersIndex(dst.url, 'signed/app', image.digest)).map((d) => d.digest)).toEqual([sbom.digest]);
   });
 
+  it('--platform copies one platform of an index under the tag; an unknown one names what exists', async () => {
+    const arm64 = multi.children.find((c) => c.platform?.architecture === 'arm64')!;
+    const run = await ferry('copy', '--insecure', '--platform', 'linux/arm64/v8', `${src.host}/team/multi:v1`, `${dst.host}/one/multi:v1`);
+    expect(run.code, run.stderr).toBe(0);
+    expect(digestOf(await inspectRaw(`${dst.host}/one/multi:v1`))).toBe(arm64.digest);
+    const unknown = await ferry('copy', '--insecure', '--platform', 'linux/s390x', `${src.host}/team/multi:v1`, `${dst.host}/one/multi:v2`);
+    expectOneLineError(unknown, 1);
+    expect(unknown.stderr).toMatch(/has no platform linux\/s390x \(it has linux\/amd64, linux\/arm64\/v8\)/);
+  });
+
   it('re-copying to the same tag transfers nothing', async () => {
     const run = await ferry('copy', '--insecure', '--json', `${src.host}/team/app:v1`, `${dst.host}/mirror/app:v1`);
     expect(run.code).toBe(0);

@@ -4,7 +4,7 @@
 // Distribution 2.8.2 registry notifies a real `ferry serve`, which replicates into a real
 // destination registry; every assertion looks at the registries.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pushRandomImage } from '../testbed/images.js';
+import { inspectRaw, pushRandomImage, pushRandomIndex } from '../testbed/images.js';
 import { headDigest, pushArtifact, pushCosignTag, referrersIndex } from '../testbed/referrers.js';
 import { arrives, eventually, rawOrUndefined, settled, sleep, startScenario, type Scenario } from './scenario.js';
 
@@ -18,6 +18,8 @@ describe('ferry serve: tag filters, referrers, platforms', () => {
       policies: [
         { name: 'sv', source: 'src', repositories: ['sv/**'], tags: ['semver:^1.2', 'regex:stable|lts-\\d+', '!semver:1.3.x'], destinations: [{ registry: 'dst' }] },
         { name: 'signed', source: 'src', repositories: ['signed/**'], tags: ['v*'], destinations: [{ registry: 'dst' }] },
+        { name: 'one', source: 'src', repositories: ['one/**'], platforms: ['linux/arm64/v8'], destinations: [{ registry: 'dst' }] },
+        { name: 'two', source: 'src', repositories: ['two/**'], platforms: ['linux/amd64', 'linux/arm64'], destinations: [{ registry: 'dst' }] },
       ],
     });
   });
@@ -56,5 +58,31 @@ describe('ferry serve: tag filters, referrers, platforms', () => {
     await settled(s);
     expect(await headDigest(s.dst.url, 'signed/app', `${dev.digest.replace(':', '-')}.sig`)).toBeUndefined();
     expect(await headDigest(s.dst.url, 'signed/app', 'dev')).toBeUndefined();
+  });
+
+  it('a multi-arch push replicates as one platform, and as two (a new index of just those); verify agrees', async () => {
+    const platforms = [{ os: 'linux', architecture: 'amd64' }, { os: 'linux', architecture: 'arm64', variant: 'v8' }, { os: 'linux', architecture: 'arm', variant: 'v7' }];
+    const one = await pushRandomIndex(src('one/app:v1'), { platforms, layerSizes: [512] });
+    const two = await pushRandomIndex(src('two/app:v1'), { platforms, layerSizes: [512] });
+    const arm64 = one.children.find((c) => c.platform?.architecture === 'arm64')!;
+    // One platform: that platform's manifest, byte for byte, under the tag.
+    await arrives(dst('one/app:v1'), await inspectRaw(src(`one/app@${arm64.digest}`)));
+    // Two: an index listing exactly those children (a digest of its own).
+    const index = await eventually('the two-platform index', async () => {
+      const raw = await rawOrUndefined(dst('two/app:v1'));
+      return raw && JSON.parse(raw.toString('utf8')).manifests ? raw : undefined;
+    });
+    const listed = (JSON.parse(index.toString('utf8')) as { manifests: Array<{ digest: string; platform: { architecture: string } }> }).manifests;
+    expect(listed.map((m) => m.platform.architecture)).toEqual(['amd64', 'arm64']);
+    expect(listed.map((m) => m.digest)).toEqual(two.children.filter((c) => c.platform?.architecture !== 'arm').map((c) => c.digest));
+    for (const m of listed) expect(await rawOrUndefined(dst(`two/app@${m.digest}`))).toBeDefined();
+    const armChild = two.children.find((c) => c.platform?.architecture === 'arm')!;
+    await sleep(1500);
+    await settled(s);
+    expect(await rawOrUndefined(dst(`two/app@${armChild.digest}`))).toBeUndefined();
+    for (const policy of ['one', 'two']) {
+      const verified = await s.cliJson<{ inSync: boolean }>(['verify', '--policy', policy]);
+      expect(verified.inSync, policy).toBe(true);
+    }
   });
 });

@@ -12,6 +12,8 @@ import { CliError, EXIT_FAILURE, EXIT_USAGE, printJson, runAction } from '../cli
 
 export interface CopyCommandOptions {
   allPlatforms: boolean;
+  /** --platform os/arch[/variant], repeatable: only these platforms of an index. */
+  platform: string[];
   /** false with --no-referrers. */
   referrers: boolean;
   srcCreds?: string;
@@ -56,6 +58,7 @@ export function register(program: Command): void {
     .argument('<src>', 'source image: host[:port]/repository[:tag|@digest] (docker:// prefix accepted)')
     .argument('<dst>', 'destination image: host[:port]/repository[:tag|@digest]')
     .option('--all-platforms', 'copy every platform of an index (the default)', true)
+    .option('--platform <os/arch[/variant]>', 'copy only this platform of an index (repeatable): one -> its manifest under the tag; several -> a new index of those', (value: string, all: string[]) => [...all, value], [] as string[])
     .option('--no-referrers', 'do not copy the signatures, SBOMs and attestations that refer to the image (OCI referrers, cosign sha256-*.sig/.att/.sbom tags)')
     .option('--src-creds <user:password>', 'credentials for the source (default: from the auth files, see README)')
     .option('--dest-creds <user:password>', 'credentials for the destination (default: from the auth files, see README)')
@@ -76,13 +79,14 @@ export function register(program: Command): void {
 async function copyCommand(srcInput: string, dstInput: string, options: CopyCommandOptions): Promise<void> {
   // Loaded here, not at the top, so `ferry --help` and other commands never pay for them;
   // all at once, so their files load in parallel.
-  const [{ parseImageReference, referenceOf }, { RegistryClient }, { authFilePaths, findAuthFileCredentials }, { copyImage }, { loadCertDir }, { followReferrers }] = await Promise.all([
+  const [{ parseImageReference, referenceOf, PLATFORM_RE }, { RegistryClient }, { authFilePaths, findAuthFileCredentials }, { copyImage }, { loadCertDir }, { followReferrers }, { PlatformSelectionError, selectedManifest }] = await Promise.all([
     import('../../../shared/oci/grammar.js'),
     import('../../../shared/registry/client.js'),
     import('../../../shared/registry/credentials/docker-config.js'),
     import('../../../shared/replicate/copy.js'),
     import('../../../shared/registry/tls-trust.js'),
     import('../../../shared/replicate/referrer-jobs.js'),
+    import('../../../shared/replicate/platforms.js'),
   ]);
   const src = parseImageReference(srcInput);
   const dst = parseImageReference(dstInput);
@@ -163,8 +167,18 @@ async function copyCommand(srcInput: string, dstInput: string, options: CopyComm
     if (!manifest) {
       throw new CliError(`${src.host}/${src.repository}${src.digest ? '@' : ':'}${reference}: manifest unknown at the source`, EXIT_FAILURE);
     }
-    if (dst.digest && dst.digest !== manifest.digest) {
-      throw new CliError(`destination names ${dst.digest} but the source image is ${manifest.digest}`, EXIT_USAGE);
+    for (const p of options.platform) {
+      if (!PLATFORM_RE.test(p)) throw new CliError(`--platform must be os/architecture[/variant], e.g. linux/amd64 or linux/arm64/v8, got ${JSON.stringify(p)}`, EXIT_USAGE);
+    }
+    let selected = manifest;
+    try {
+      selected = await selectedManifest({ client: source, repository: src.repository }, manifest, options.platform, reference);
+    } catch (err) {
+      if (err instanceof PlatformSelectionError) throw new CliError(err.message, EXIT_FAILURE);
+      throw err;
+    }
+    if (dst.digest && dst.digest !== selected.digest) {
+      throw new CliError(`destination names ${dst.digest} but the source image is ${selected.digest}`, EXIT_USAGE);
     }
     const copy = (from: string, tag: string | undefined, resolved?: typeof manifest) => copyImage({
       source: { client: source, repository: src.repository, reference: from, ...(resolved ? { resolved } : {}) },
@@ -173,7 +187,7 @@ async function copyCommand(srcInput: string, dstInput: string, options: CopyComm
       override: true,
       ...(progress ? { onProgress: progress.update } : {}),
     });
-    result = await copy(reference, dst.digest ? undefined : (dst.tag ?? 'latest'), manifest);
+    result = await copy(selected === manifest ? reference : selected.digest, dst.digest ? undefined : (dst.tag ?? 'latest'), selected);
     if (options.referrers) {
       // Signatures, SBOMs and attestations of the image (and of each child of an index) follow it.
       const outcome = await followReferrers({
@@ -181,7 +195,7 @@ async function copyCommand(srcInput: string, dstInput: string, options: CopyComm
         destination: { client: destination, repository: dst.repository },
         policy: { referrers: true, digestTags: true },
         copy: (from, tag) => copy(from, tag),
-      }, manifest, result);
+      }, selected, result);
       const { skipped: _, ...rest } = result;
       result = outcome.action === 'skipped' ? { ...result, stats: outcome.stats } : { ...rest, stats: outcome.stats };
     }
