@@ -12,6 +12,7 @@ import { register as registerDlq } from './commands/dlq.js';
 import { register as registerSync } from './commands/sync.js';
 import { register as registerVerify } from './commands/verify.js';
 import { register as registerPolicy } from './commands/policy.js';
+import { register as registerConsole } from './commands/console.js';
 
 /** Every subcommand, in help order. Add yours here (one line each). */
 const commands: ReadonlyArray<(program: Command) => void> = [
@@ -24,6 +25,7 @@ const commands: ReadonlyArray<(program: Command) => void> = [
   registerJob,
   registerDlq,
   registerPolicy,
+  registerConsole,
 ];
 
 declare const FERRY_VERSION: string | undefined;

@@ -8,7 +8,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openEmbeddedBackend } from '../../shared/adapters/embedded/index.js';
 import { enqueue } from '../../shared/jobs/enqueue.js';
 import type { Job } from '../../shared/jobs/model.js';
-import { ferryCli, ferryJson } from '../e2e/ferry-process.js';
+import { spawn } from 'node:child_process';
+import { freePort } from '../../infra/local/demo/distribution.js';
+import { builtCli, ferryCli, ferryJson } from '../e2e/ferry-process.js';
 
 let dir: string;
 let configPath: string;
@@ -22,6 +24,7 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'ferry-admin-cli-'));
   configPath = join(dir, 'ferry.yaml');
   await writeFile(configPath, `
+admin: { token: console-cli-token }
 dataDir: ${join(dir, 'data')}
 registries:
   src: { url: "http://127.0.0.1:1", insecure: true, webhook: { secret: "\${env:SRC_HOOK_SECRET}" } }
@@ -96,5 +99,31 @@ describe('ferry admin commands', () => {
     const json = await ferryJson<{ policies: Array<{ name: string; paused: boolean }> }>(['policy', 'list', '--config', configPath], env);
     expect(json.policies).toMatchObject([{ name: 'mirror', paused: false }]);
     expect(await cli(['policy', 'pause', 'nope'])).toMatchObject({ code: 2, stderr: expect.stringContaining('no policy named "nope"') });
+  }, 60_000);
+});
+
+describe('ferry console', () => {
+  it('serves the console and the control-plane API for the configured backend, without workers or webhooks', async () => {
+    const port = await freePort();
+    const child = spawn(process.execPath, [await builtCli(), 'console', '--config', configPath, '--listen', `127.0.0.1:${port}`], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    try {
+      const base = `http://127.0.0.1:${port}`;
+      let up = false;
+      for (let i = 0; i < 100 && !up; i++) {
+        up = await fetch(`${base}/api/session`).then(() => true, () => false);
+        if (!up) await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(up).toBe(true);
+      expect((await fetch(`${base}/`)).headers.get('content-type')).toContain('text/html');
+      const login = await fetch(`${base}/api/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token: 'console-cli-token' }) });
+      expect(login.status).toBe(200);
+      const cookie = login.headers.get('set-cookie')!.split(';')[0]!;
+      const jobs = (await (await fetch(`${base}/api/jobs`, { headers: { cookie } })).json()) as { jobs: Job[] };
+      expect(jobs.jobs.map((j) => j.id).sort()).toEqual([job.id, done.id].sort());
+      expect((await fetch(`${base}/api/jobs`)).status).toBe(401);
+      expect((await fetch(`${base}/webhooks/src`, { method: 'POST', body: '{}' })).status).toBe(404);
+    } finally {
+      child.kill('SIGTERM');
+    }
   }, 60_000);
 });
