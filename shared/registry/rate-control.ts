@@ -18,7 +18,7 @@ export interface RateSettings {
   decrease?: number;
   /** Lowest rate a back-off goes to, req/s (default 1). */
   floor?: number;
-  /** Additive increase, as a share of the pre-back-off rate regained per second (default 0.1). */
+  /** Additive increase, as a share of the pre-back-off rate regained per second (default 0.1, at least 1 req/s per second). */
   recovery?: number;
   /** Throttling answers within this long after a decrease do not cut again (default 1 s). */
   holdMs?: number;
@@ -50,13 +50,17 @@ export const DEFAULT_DECREASE = 0.5;
 export const DEFAULT_FLOOR = 1;
 export const DEFAULT_RECOVERY = 0.1;
 export const DEFAULT_HOLD_MS = 1000;
+/** Least requests per second regained per second of a back-off. */
+export const MIN_RECOVERY_STEP = 1;
 export const DEFAULT_MAX_PAUSE_MS = 60_000;
 
 /** Requests per second allowed at `now` (Infinity = no cap). */
 export function currentRate(state: RateState, settings: RateSettings, now: number): number {
   const ceiling = settings.ceiling !== undefined && settings.ceiling > 0 ? settings.ceiling * CEILING_MARGIN : Infinity;
   if (state.limit === undefined || state.since === undefined || state.peak === undefined) return ceiling;
-  const regained = state.peak * (settings.recovery ?? DEFAULT_RECOVERY) * Math.max(0, now - state.since) / 1000;
+  // At least 1 req/s per second: a back-off from a small peak must not crawl.
+  const step = Math.max(MIN_RECOVERY_STEP, state.peak * (settings.recovery ?? DEFAULT_RECOVERY));
+  const regained = step * Math.max(0, now - state.since) / 1000;
   const rate = state.limit + regained;
   return rate >= state.peak ? ceiling : Math.min(rate, ceiling);
 }
@@ -174,7 +178,7 @@ export class RateController {
   private state: RateState = {};
   private readonly settings: RateSettings;
   private readonly now: () => number;
-  /** Theoretical time of the next request slot (local pacing). */
+  /** No request of this process starts before this (local pacing at the current rate). */
   private nextSlot = 0;
   /** Slots reserved on the shared schedule and not used yet. */
   private reserved: number[] = [];
@@ -196,7 +200,11 @@ export class RateController {
     return this.state;
   }
 
-  /** Waits until a request may start. GETs are pulls (paused by the quota). */
+  /**
+   * Waits until a request may start. GETs are pulls (paused by the quota). Waiters look at
+   * the rate again at least every 50 ms, so a recovering (or cut) rate applies to requests
+   * already waiting, not only to new ones.
+   */
   async admit(method: string, signal?: AbortSignal): Promise<void> {
     await this.sync();
     for (;;) {
@@ -212,10 +220,24 @@ export class RateController {
         this.emit({ kind: 'recovered', rate: this.rate });
       }
       const rate = currentRate(this.state, this.settings, now);
-      this.count(now);
-      if (!Number.isFinite(rate)) return;
-      const slot = this.options.store ? await this.sharedSlot(rate, now) : this.localSlot(rate, now);
-      if (slot > now) await sleep(slot - now, signal);
+      if (!Number.isFinite(rate)) {
+        this.count(now);
+        return;
+      }
+      if (now < this.nextSlot) {
+        await sleep(Math.min(this.nextSlot - now, 50), signal);
+        continue;
+      }
+      const interval = 1000 / rate;
+      // Holds this process's other requests while this one books its shared slot.
+      this.nextSlot = now + interval;
+      if (this.options.store) {
+        const slot = await this.sharedSlot(rate, now);
+        this.nextSlot = Math.max(this.nextSlot, slot + interval);
+        const wait = slot - this.now();
+        if (wait > 0) await sleep(wait, signal);
+      }
+      this.count(this.now());
       return;
     }
   }
@@ -254,12 +276,6 @@ export class RateController {
     }
   }
 
-  private localSlot(rate: number, now: number): number {
-    const slot = Math.max(now, this.nextSlot);
-    this.nextSlot = slot + 1000 / rate;
-    return slot;
-  }
-
   private async sharedSlot(rate: number, now: number): Promise<number> {
     // A slot already past is given up, not used late: late slots would bunch with the next
     // ones and exceed the rate (the registry sees arrival times, not the schedule).
@@ -273,8 +289,8 @@ export class RateController {
       for (let i = 1; i < count; i++) this.reserved.push(first + i * interval);
       return first;
     } catch {
-      // The shared schedule is unreachable: pace this process alone rather than stop.
-      return this.localSlot(rate, now);
+      // The shared schedule is unreachable: this process paces alone rather than stops.
+      return now;
     }
   }
 

@@ -367,8 +367,9 @@ class CopyRun {
         }
         await dest.cancelUpload(repo, mount.location);
       } catch (e) {
-        if (this.signal.aborted) throw e;
-        // A refused mount only costs the optimisation.
+        // A throttled or failing registry says nothing about the sighting: try the blob again
+        // later rather than upload it a second time. A refusal only costs the optimisation.
+        if (this.signal.aborted || (e instanceof RegistryError && e.transient)) throw e;
       }
     }
     await this.flights.forget(this.registryKey, descriptor.digest, from);

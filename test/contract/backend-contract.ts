@@ -625,8 +625,9 @@ export function describeBackendContract(name: string, open: () => Promise<Contra
       }, timeout);
 
       it('sightings expire (after a day by default)', async () => {
-        if (!b.clock) return; // a day of real time is not waited for
         await index().record(REG, D, 'team/app01');
+        expect(await index().get(REG, D)).toEqual({ repository: 'team/app01' });
+        if (!b.clock) return; // a day of real time is not waited for
         b.clock.advance(23 * 3600_000);
         expect(await index().get(REG, D)).toEqual({ repository: 'team/app01' });
         b.clock.advance(2 * 3600_000);

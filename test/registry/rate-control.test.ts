@@ -33,7 +33,7 @@ describe('rate state', () => {
   it('never goes below the floor, and recovery stays under the ceiling', () => {
     let s: RateState = {};
     for (let i = 0; i < 20; i++) s = throttled(s, { status: 429, observedRate: 8 }, { ceiling: 8 }, T0 + i * 1000);
-    expect(s.limit).toBe(1);
+    expect(s.limit).toBeCloseTo(1);
     const c = throttled({}, { status: 429, observedRate: 1000 }, { ceiling: 50 }, T0);
     expect(c).toMatchObject({ limit: 22.5, peak: 45 });
     expect(currentRate(c, { ceiling: 50 }, T0 + 60_000)).toBe(45);
@@ -154,5 +154,14 @@ describe('RateController over a shared store (two processes: two SQLite connecti
       await x.close();
       await y.close();
     }
+  });
+});
+
+describe('recovery from a small peak', () => {
+  it('regains at least 1 req/s per second', () => {
+    const s = throttled({}, { status: 429, observedRate: 4 }, {}, T0);
+    expect(s).toMatchObject({ limit: 2, peak: 4 });
+    expect(currentRate(s, {}, T0 + 1000)).toBeCloseTo(3);
+    expect(currentRate(s, {}, T0 + 2000)).toBe(Infinity);
   });
 });
