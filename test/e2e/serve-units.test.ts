@@ -75,8 +75,8 @@ describe('job table row', () => {
   };
   it('shows tags with ":" and digests with "@", and the error with its registry and status', () => {
     expect(jobRow(base)).toEqual({
-      id: 'j1', status: 'dead', policy: 'p', source: 'src/team/app:v1', destination: 'dst/mirror/team/app',
-      attempts: '3', updated: '2026-01-01T00:01:00.000Z', error: 'connection refused (dst HTTP 503)',
+      id: 'j1', status: 'dead', outcome: '', policy: 'p', source: 'src/team/app:v1', destination: 'dst/mirror/team/app',
+      attempts: '3', bytes: '', duration: '', updated: '2026-01-01T00:01:00.000Z', error: 'connection refused (dst HTTP 503)',
     });
     const digest = `sha256:${'b'.repeat(64)}`;
     expect(jobRow({ ...base, source: { ...base.source, reference: digest } }).source).toBe(`src/team/app@${digest}`);
