@@ -10,6 +10,7 @@ import type { JobRunner, RunResult } from '../shared/jobs/runner.js';
 import type { JobQueue, ReceivedMessage } from '../shared/jobs/ports.js';
 import type { Logger } from '../shared/observability/logger.js';
 import type { LambdaMetrics } from './lib/emf-metrics.js';
+import { ecrBeforeCopy } from './lib/ecr-repositories.js';
 import { ENV } from './lib/baked-config.js';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { lazy, openRuntime, type Env, type Runtime } from './lib/runtime.js';
@@ -34,9 +35,11 @@ export interface WorkerApp {
 export async function createWorkerApp(runtime: Runtime, env: Env = process.env): Promise<WorkerApp> {
   const { createJobExecution } = await import('../shared/execution/job-execution.js');
   const { config, backend, logger, metrics } = runtime;
+  // ECR destinations with createRepositories: the repository is created before the first copy.
+  const beforeCopy = await ecrBeforeCopy(config, async (region) => new (await import('@aws-sdk/client-ecr')).ECRClient({ region }));
   // The runner's heartbeat keeps the message hidden in steps of worker.visibilityTimeout, so a
   // crashed invocation's job reappears after it rather than after the queue's long default.
-  const { runner } = createJobExecution(config, backend, { logger, metrics });
+  const { runner } = createJobExecution(config, backend, { logger, metrics, ...(beforeCopy ? { beforeCopy } : {}) });
   const fromEnv = Number(env[ENV.batchConcurrency]);
   return {
     runner,

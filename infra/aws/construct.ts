@@ -136,6 +136,14 @@ export class FerryReplication extends Construct {
       throw new FerryStackConfigError(`secrets the stack cannot deploy:\n  ${baked.undeployable.join('\n  ')}`);
     }
     this.warnings = [...baked.undeployable, ...baked.warnings];
+    const stackAccount = Stack.of(this).account;
+    for (const ecr of ecrEventSources(config)) {
+      // EventBridge delivers ECR events only in the registry's own account: another account
+      // must forward them to this one's default bus (infra/aws/README.md shows the rule).
+      if (!Token.isUnresolved(stackAccount) && ecr.account !== stackAccount) {
+        this.warnings.push(`registries.${ecr.name}: ECR registry in account ${ecr.account}, stack in ${stackAccount}: its push/delete events reach this stack only if account ${ecr.account} forwards them to this account's default event bus (see infra/aws/README.md, "Cross-account ECR sources"); until then only scheduled reconciles replicate it`);
+      }
+    }
 
     const key = props.encryptionKey;
     const prefix = props.namePrefix;
@@ -367,6 +375,7 @@ export class FerryReplication extends Construct {
     allow(this.workerFunction, ['sqs:SendMessage'], [this.deadLetterQueue.queueArn, this.queue.queueArn]);
     allow(this.workerFunction, ['secretsmanager:GetSecretValue'], registrySecrets);
     this.grantEcr(this.workerFunction, sources, destinations);
+    this.grantEcrRepositoryCreation(config, destinations);
 
     // reconcile: reads registries, enqueues.
     allow(this.reconcileFunction, TABLE_ACTIONS.enqueue, tableResources);
@@ -380,6 +389,32 @@ export class FerryReplication extends Construct {
     allow(this.adminFunction, ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:ChangeMessageVisibility', 'sqs:GetQueueAttributes'], [this.deadLetterQueue.queueArn]);
     allow(this.adminFunction, ['secretsmanager:GetSecretValue'], registrySecrets);
     this.grantEcr(this.adminFunction, sources, destinations, { readOnly: true });
+  }
+
+  /**
+   * `ecr.createRepositories`: the worker may create (and describe, and set the policy of)
+   * repositories under the literal prefix of the policies' destination templates for that
+   * registry ("mirror/{repository}" -> repository/mirror/*), nothing else.
+   */
+  private grantEcrRepositoryCreation(config: FerryConfig, destinations: EcrRegistryRef[]): void {
+    const partition = Stack.of(this).partition;
+    const nagPartition = Token.isUnresolved(partition) ? '<AWS::Partition>' : partition;
+    const role = this.workerFunction.role!;
+    for (const ref of destinations) {
+      const settings = config.registries[ref.name]?.ecr;
+      if (!settings?.createRepositories) continue;
+      const prefixes = [...new Set(config.policies.flatMap((p) => p.destinations.filter((d) => d.registry === ref.name).map((d) => d.repository.split('{')[0]!)))];
+      const resources = prefixes.map((prefix) => `arn:${partition}:ecr:${ref.region}:${ref.account}:repository/${prefix}*`);
+      const actions = ['ecr:DescribeRepositories', 'ecr:CreateRepository', ...(settings.repositoryPolicy !== undefined ? ['ecr:SetRepositoryPolicy'] : [])];
+      this.workerFunction.addToRolePolicy(new iam.PolicyStatement({ actions, resources }));
+      for (const prefix of prefixes) {
+        if (prefix === '') continue; // repository/* is acknowledged with the other ECR grants
+        Validations.of(role).acknowledge({
+          id: `AwsSolutions-IAM5[Resource::arn:${nagPartition}:ecr:${ref.region}:${ref.account}:repository/${prefix}*]`,
+          reason: `ecr.createRepositories of registry ${ref.name}: the worker creates the repositories its destination template (prefix ${prefix}) names at run time; they cannot be listed in advance.`,
+        });
+      }
+    }
   }
 
   private grantEcr(fnc: lambda.Function, sources: EcrRegistryRef[], destinations: EcrRegistryRef[], options: { readOnly?: boolean } = {}): void {

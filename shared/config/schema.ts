@@ -81,6 +81,11 @@ const registry = z.strictObject({
   artifactory: z.strictObject({
     accessMethod: z.enum(['path', 'subdomain']).default('path').describe('path (default; JFrog Cloud): images are <host>/<repo_key>/<image_name>, so events map to that repository. subdomain (or port): the repository key is in the host; events map to <image_name>.'),
   }).optional().describe('kind: artifactory only: how clients address the Docker repository (default accessMethod: path).'),
+  ecr: z.strictObject({
+    createRepositories: z.boolean().default(false).describe('Create a missing destination repository before the first push to it (ECR needs repositories to exist).'),
+    repositoryPolicy: z.string().min(1).optional().describe('Repository policy (JSON text) set on repositories ferry creates.'),
+    scanOnPush: z.boolean().default(false).describe('Image scanning on push for repositories ferry creates.'),
+  }).optional().describe('Amazon ECR destination settings (AWS host; the url must be an ECR registry).'),
   webhook: z.strictObject({
     secret: z.string().min(1).optional().describe('Shared secret senders prove: Authorization Bearer/verbatim, HMAC body signature (github, gitea, artifactory) or ?token=. Use ${env:NAME}.'),
     /** AWS host: Secrets Manager ARN of the webhook secret (never plaintext in a template). */

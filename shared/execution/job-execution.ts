@@ -15,6 +15,7 @@ import { processBlobIndex } from '../replicate/blob-index.js';
 import { BlobFlights } from '../replicate/blob-flights.js';
 import { awaitEventConsistency } from '../replicate/event-consistency.js';
 import { createReplicator } from '../replicate/replicator.js';
+import type { ReplicationTask } from '../replicate/types.js';
 import type { Backend } from '../jobs/ports.js';
 import { createJobRunner, type JobRunner } from '../jobs/runner.js';
 
@@ -32,6 +33,8 @@ export interface JobExecutionDeps {
   metrics?: MetricsRecorder | undefined;
   /** Sees every registry request (registry health for the console). */
   observer?: RegistryClientOptions['observer'];
+  /** Runs before a job copies to its destination (the Lambda worker creates missing ECR repositories). */
+  beforeCopy?: (task: ReplicationTask) => Promise<void>;
 }
 
 export function createJobExecution(config: FerryConfig, backend: Backend, deps: JobExecutionDeps): JobExecution {
@@ -53,7 +56,14 @@ export function createJobExecution(config: FerryConfig, backend: Backend, deps: 
   // Lease owners name this process, so a restart on the same host releases a killed one's leases.
   const blobs = new BlobFlights(backend.blobIndex ?? processBlobIndex, { owner: `${randomUUID().slice(0, 8)}@${selfIdentity()}` });
   // Registries notify before they write the tag: a fresh push job waits (briefly) for it.
-  const replicate = awaitEventConsistency(createReplicator({ config, clients, logger, blobs }), clients);
+  const converge = awaitEventConsistency(createReplicator({ config, clients, logger, blobs }), clients);
+  const beforeCopy = deps.beforeCopy;
+  const replicate: typeof converge = beforeCopy
+    ? async (task, opts) => {
+        if (task.trigger.action !== 'delete') await beforeCopy(task);
+        return converge(task, opts);
+      }
+    : converge;
   const runner = createJobRunner({
     queue: backend.queue,
     store: backend.store,

@@ -4,7 +4,7 @@ import { parseDuration, type FerryConfig, type PolicyConfig } from '../config/sc
 import type { IgnoredEvent, NormalizedEvent } from '../events/types.js';
 import { MAX_DELAY_SECONDS, type JobSpec } from '../jobs/enqueue.js';
 import { jobKey } from '../jobs/model.js';
-import { followsSubject } from '../registry/referrers.js';
+import { followsSubject } from '../registry/referrer-tags.js';
 import { matchesRepository, matchesTag } from './match.js';
 import { renderRepository, TemplateError } from '../config/template.js';
 

@@ -9,6 +9,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
 import { ConfigError, DEFAULT_WEBHOOK_CONCURRENCY, FerryReplication, FerryStackConfigError, ferryConfigFromFile, ferryConfigFromObject } from 'ferry/aws';
 
 const SECRET = 'arn:aws:secretsmanager:eu-west-1:111122223333:secret:ferry/dst-creds';
@@ -158,5 +159,42 @@ describe('ferry/aws entry point: configs in code', () => {
     const other = new Stack(new App(), 'o');
     const otherVpc = new ec2.Vpc(other, 'V') as ec2.IVpc;
     expect(() => new FerryReplication(s(), 'F', { config, securityGroups: [new ec2.SecurityGroup(other, 'G', { vpc: otherVpc })] })).toThrow(/need vpc/);
+  });
+});
+
+describe('ECR: repository creation and cross-account sources', () => {
+  const ECR_YAML = `
+registries:
+  src: { url: "https://999988887777.dkr.ecr.eu-west-1.amazonaws.com", kind: ecr, auth: { ecr: { region: eu-west-1 } }, webhook: { allowUnauthenticated: true } }
+  dst:
+    url: https://111122223333.dkr.ecr.eu-west-1.amazonaws.com
+    auth: { ecr: { region: eu-west-1 } }
+    ecr: { createRepositories: true, scanOnPush: true, repositoryPolicy: '{"Version":"2012-10-17","Statement":[]}' }
+policies:
+  - { name: p, source: src, destinations: [{ registry: dst, repository: "mirror/{repository}" }] }
+`;
+
+  it('the worker may create, describe and set the policy of repositories under the destination prefix only; nag clean', () => {
+    const a = new App();
+    const s = new Stack(a, 'ecr', { env: { account: '111122223333', region: 'eu-west-1' } });
+    const f = new FerryReplication(s, 'Ferry', { config: ferryConfigFromObject(parse(ECR_YAML), 'ecr.yaml', {}) });
+    const t = Template.fromStack(s);
+    const statements = Object.values(t.findResources('AWS::IAM::Policy'))
+      .flatMap((p) => (p as { Properties: { PolicyDocument: { Statement: Array<{ Action: unknown; Resource: unknown }> } } }).Properties.PolicyDocument.Statement)
+      .filter((st) => JSON.stringify(st.Action).includes('ecr:CreateRepository'));
+    expect(statements).toHaveLength(1);
+    expect(statements[0]!.Action).toEqual(['ecr:DescribeRepositories', 'ecr:CreateRepository', 'ecr:SetRepositoryPolicy']);
+    expect(JSON.stringify(s.resolve(statements[0]!.Resource))).toMatch(/:ecr:eu-west-1:111122223333:repository\/mirror\/\*"\]\]\}$|:ecr:eu-west-1:111122223333:repository\/mirror\/\*"$/);
+    const createGrants = Object.entries(t.findResources('AWS::IAM::Policy')).filter(([, p]) => JSON.stringify(p).includes('ecr:CreateRepository')).map(([id]) => id);
+    expect(createGrants).toEqual([expect.stringMatching(/^FerryWorkerFunctionServiceRoleDefaultPolicy/)]);
+    expect(new AwsSolutionsChecks(a).validateScope(f).violations.map((v) => v.ruleName)).toEqual([]);
+    // Cross-account source: the stack says its events need forwarding.
+    expect(f.warnings.join('\n')).toMatch(/registries\.src: ECR registry in account 999988887777, stack in 111122223333: .*forwards them/);
+  });
+
+  it('a same-account ECR source gets no warning', () => {
+    const s = new Stack(new App(), 'same', { env: { account: '999988887777', region: 'eu-west-1' } });
+    const f = new FerryReplication(s, 'Ferry', { config: ferryConfigFromObject(parse(ECR_YAML), 'ecr.yaml', {}) });
+    expect(f.warnings.filter((w) => w.includes('forwards'))).toEqual([]);
   });
 });

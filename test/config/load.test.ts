@@ -226,7 +226,7 @@ policies:
 worker: { concurrency: 0 }
 `);
     expect(lines).toEqual([
-      'ferry.yaml: registries.src.foo: unknown key (allowed: url, insecure, tls, proxy, allowPrivateRedirects, kind, auth, limits, artifactory, webhook) (line 3)',
+      'ferry.yaml: registries.src.foo: unknown key (allowed: url, insecure, tls, proxy, allowPrivateRedirects, kind, auth, limits, artifactory, ecr, webhook) (line 3)',
       'ferry.yaml: registries.src.url: http:// needs insecure: true (or use https://) (line 3)',
       'ferry.yaml: policies[0].tags: must have at least 1 item (line 5)',
       'ferry.yaml: policies[0].source: unknown registry "nope" (configured: src) (line 5)',
