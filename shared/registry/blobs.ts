@@ -86,7 +86,7 @@ function isRedirect(status: number): boolean {
  */
 export async function openBlob(
   session: RegistrySession, repository: string, digest: string,
-  options: { signal?: AbortSignal; throttle?: BandwidthLimiter; offset?: number; rateFloor?: RateFloor } = {},
+  options: { signal?: AbortSignal; throttle?: BandwidthLimiter; offset?: number; rateFloor?: RateFloor; expectedSize?: number } = {},
 ): Promise<{ stream: Readable; size: number | undefined }> {
   const context = { repository, reference: digest };
   const offset = options.offset ?? 0;
@@ -129,7 +129,12 @@ export async function openBlob(
   const finalUrl = url;
   const size = Number.isFinite(length) ? (partial ? offset + length : length) : undefined;
   const sourceError = (err: Error): Error => session.transport.networkError(err, 'GET', finalUrl, context) as Error;
-  if (!(options.throttle && !options.throttle.unlimited) && !(offset > 0 && !partial)) {
+  // The bytes this body should carry (the manifest says how big the blob is). A server
+  // claiming more, or no length at all, could hold the stream open past them forever: then
+  // the stream ends after them and the response is dropped.
+  const expected = options.expectedSize === undefined ? undefined : options.expectedSize - (partial ? offset : 0);
+  const overlong = expected !== undefined && !(Number.isFinite(length) && length <= expected);
+  if (!(options.throttle && !options.throttle.unlimited) && !(offset > 0 && !partial) && !overlong) {
     // The common case hands out the response body itself: every extra stream stage costs a
     // callback round per 64 KiB chunk (~10% of a copy's CPU). A failing body still surfaces
     // as an error of the source registry, both as the 'error' event and as `errored` (what a
@@ -140,14 +145,24 @@ export async function openBlob(
     return { stream: cutWhenTooSlow(keepErrorsForReader(body), body), size };
   }
   const out = keepErrorsForReader(options.throttle && !options.throttle.unlimited ? options.throttle.stream() : new PassThrough({ highWaterMark: 1024 * 1024 }));
-  // A failing source stream surfaces as an error of the source registry, not of whoever reads it.
-  body.on('error', (err) => out.destroy(sourceError(err)));
+  // A failing source stream surfaces as an error of the source registry, not of whoever reads it
+  // (dropping the response after the expected bytes is no failure).
+  let taken = false;
+  body.on('error', (err) => {
+    if (!taken) out.destroy(sourceError(err));
+  });
   out.on('close', () => {
     if (!body.destroyed) body.destroy();
   });
   // A registry that ignored the Range header sent the whole blob: drop the bytes before `offset`.
-  if (offset > 0 && !partial) body.pipe(skipBytes(offset)).pipe(out);
-  else body.pipe(out);
+  const whole = offset > 0 && !partial ? body.pipe(skipBytes(offset)) : body;
+  if (overlong) {
+    whole.pipe(takeBytes(expected - (offset > 0 && !partial ? offset : 0), whole, () => {
+      taken = true;
+      body.destroy();
+    })).pipe(out);
+  }
+  else whole.pipe(out);
   return { stream: cutWhenTooSlow(out, body), size };
 
   /** Below the rate floor the transfer is cut with a transient error saying so. */
@@ -178,6 +193,30 @@ export function keepErrorsForReader<T extends Readable>(stream: T): T {
 
 function ignoreHere(): void {
   // Deliberately empty: see keepErrorsForReader.
+}
+
+/** Passes the first `count` bytes of what `from` pipes into it, then ends and calls `drop`. */
+function takeBytes(count: number, from: Readable, drop: () => void): Transform {
+  let left = count;
+  const done = (stage: Transform): void => {
+    from.unpipe(stage);
+    drop();
+    stage.end();
+  };
+  const stage: Transform = new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      if (left <= 0) {
+        callback();
+        return;
+      }
+      const piece = chunk.length > left ? chunk.subarray(0, left) : chunk;
+      left -= piece.length;
+      callback(null, piece);
+      if (left === 0) done(stage);
+    },
+  });
+  if (left <= 0) queueMicrotask(() => done(stage));
+  return stage;
 }
 
 function skipBytes(count: number): Transform {

@@ -129,9 +129,10 @@ export class RegistryClient {
     return headBlob(this.session, repository, digest, signal);
   }
 
-  /** Streams a blob (throttled by the shared limiter), from byte `offset` on when given. */
-  openBlob(repository: string, digest: string, signal?: AbortSignal, offset?: number): Promise<{ stream: Readable; size: number | undefined }> {
+  /** Streams a blob (throttled by the shared limiter), from byte `offset` on when given; with `expectedSize` (the manifest's), never past it. */
+  openBlob(repository: string, digest: string, signal?: AbortSignal, offset?: number, expectedSize?: number): Promise<{ stream: Readable; size: number | undefined }> {
     return openBlob(this.session, repository, digest, {
+      ...(expectedSize !== undefined ? { expectedSize } : {}),
       ...(signal ? { signal } : {}), ...(this.throttle ? { throttle: this.throttle } : {}), ...(offset ? { offset } : {}), rateFloor: this.rateFloor,
     });
   }

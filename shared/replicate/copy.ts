@@ -467,7 +467,7 @@ class CopyRun {
   /** The source blob from `offset`; the download feeds the chunk in flight, so it lives as long as the upload may. */
   private async open(descriptor: Descriptor, offset: number): Promise<Readable> {
     const { source } = this.options;
-    return (await source.client.openBlob(source.repository, descriptor.digest, this.uploadSignal, offset)).stream;
+    return (await source.client.openBlob(source.repository, descriptor.digest, this.uploadSignal, offset, descriptor.size)).stream;
   }
 
   private async upload(

@@ -5,8 +5,11 @@
 
 /** Job retries double per attempt up to 15 minutes (worker.retryDelay, docs/contract.md). */
 export const MAX_BACKOFF_MS = 15 * 60_000;
-/** A registry's Retry-After is honoured up to the longest visibility change SQS accepts (12 h). */
-export const MAX_RETRY_AFTER_MS = 12 * 3600_000;
+/**
+ * A registry's Retry-After is honoured up to 15 minutes, like the backoff itself: a registry
+ * (or anything answering in its name) asking for hours would otherwise park a job that long.
+ */
+export const MAX_RETRY_AFTER_MS = 15 * 60_000;
 
 /**
  * full: uniform in [0, d] (spreads best, may retry almost at once);

@@ -3,7 +3,8 @@
 // file was deleted: with an in-memory blob descriptor cache (Debian's packaged config) the GET
 // is answered with headers and a body that breaks off; without the cache, with 404.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pushRandomImage, type TestImage } from '../testbed/images.js';
+import { addSyntheticImage, neverEnds, overclaim, startHostileRegistry } from '../testbed/hostile-registry.js';
+import { digestOf, inspectRaw, pushRandomImage, type TestImage } from '../testbed/images.js';
 import { deleteBlobData, startRegistry, stopAllRegistries, type DistributionRegistry } from '../testbed/registries.js';
 import { ferryCli, type CliResult } from '../e2e/ferry-process.js';
 
@@ -44,6 +45,31 @@ describe('ferry copy from a broken source', () => {
     for (let i = 0; i < 3; i++) {
       const run = await ferryCli(['copy', '--insecure', `${src.host}/team/app:v1`, `${dst.host}/mirror/sibling${i}:v1`], { env: { FERRY_DEBUG: '' } });
       expectOneLineError(run, new RegExp(`^ferry: blob team/app@${missing} not found`));
+    }
+  });
+
+  it.each([
+    ['claims 100 bytes more in Content-Length than it sends', overclaim(100)],
+    ['sends no Content-Length and never ends the response', neverEnds()],
+  ])('completes promptly when a source %s', async (_name, handler) => {
+    // A hostile test server: no real registry holds a blob response open on purpose.
+    const hostile = await startHostileRegistry();
+    try {
+      const image = addSyntheticImage(hostile, 'evil/app', 'v1', [200_000, 3_000]);
+      hostile.onBlob(image.layers[0]!.digest, handler);
+      const started = Date.now();
+      const target = `${dst.host}/mirror/held-${Date.now()}:v1`;
+      const run = await ferryCli(['copy', '--insecure', '--json', `${hostile.host}/evil/app:v1`, target], { env: { FERRY_DEBUG: '' }, timeoutMs: 90_000 });
+      expect(run.stderr).toBe('');
+      expect(run.code).toBe(0);
+      // Without the fix: 60 s until the rate floor cuts the held stream (before it: forever).
+      expect(Date.now() - started).toBeLessThan(20_000);
+      const out = JSON.parse(run.stdout) as { digest: string; blobs: { copied: number } };
+      expect(out.digest).toBe(image.manifest.digest);
+      expect(out.blobs.copied).toBe(3);
+      expect(digestOf(await inspectRaw(target))).toBe(image.manifest.digest);
+    } finally {
+      await hostile.stop();
     }
   });
 });

@@ -171,6 +171,17 @@ describe('transient failures', () => {
     expect(await r.handle(await h.receiveOne())).toBe('succeeded');
   });
 
+  it('caps a Retry-After of 99999999 s at 15 minutes', async () => {
+    await h.enqueueEvent();
+    const parked = new RegistryError('HTTP 429 Too Many Requests', { registry: 'src', status: 429, code: 'TOOMANYREQUESTS', retryAfterMs: 99_999_999_000 });
+    const r = runner(failing(parked));
+    expect(await r.handle(await h.receiveOne())).toBe('retry');
+    h.clock.advance(15 * 60_000 - 1000);
+    expect(await h.queue.receive(1, 60, 0)).toEqual([]);
+    h.clock.advance(1000);
+    expect(await r.handle(await h.receiveOne())).toBe('succeeded');
+  });
+
   it.each([
     ['a digest mismatch (corrupted transfer)', () => new DigestMismatchError('blob sha256:abc hashed to sha256:def', { registry: 'src', code: 'DIGEST_MISMATCH' })],
     ['an unknown error', () => new Error('something odd')],

@@ -35,8 +35,10 @@ describe('backoff', () => {
   it('never waits less than the registry\'s Retry-After', () => {
     expect(backoffDelayMs(1, { baseMs: 1000, jitter: 'none' }, 30_000)).toBe(30_000);
     expect(backoffDelayMs(1, { baseMs: 1000, jitter: 'none' }, 10)).toBe(1000);
-    // Retry-After may exceed the 15-minute backoff cap, up to the 12 h SQS visibility limit.
-    expect(backoffDelayMs(1, { baseMs: 1000 }, 3_600_000)).toBe(3_600_000);
-    expect(backoffDelayMs(1, { baseMs: 1000 }, 100 * 3_600_000)).toBe(MAX_RETRY_AFTER_MS);
+    // Retry-After is capped at 15 minutes, like the backoff.
+    expect(MAX_RETRY_AFTER_MS).toBe(15 * 60_000);
+    expect(backoffDelayMs(1, { baseMs: 1000, jitter: 'none' }, 10 * 60_000)).toBe(10 * 60_000);
+    expect(backoffDelayMs(1, { baseMs: 1000 }, 3_600_000)).toBe(MAX_RETRY_AFTER_MS);
+    expect(backoffDelayMs(1, { baseMs: 1000 }, 99_999_999_000)).toBe(MAX_RETRY_AFTER_MS);
   });
 });

@@ -181,3 +181,19 @@ export function redirectTo(location: string, status = 307): BlobHandler {
     res.writeHead(status, { location, 'content-length': '0' }).end();
   };
 }
+
+/** Claims `extra` more bytes in Content-Length than it sends, then holds the connection open. */
+export function overclaim(extra: number): BlobHandler {
+  return (_req, res, bytes) => {
+    res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(bytes.length + extra) });
+    res.write(bytes);
+  };
+}
+
+/** Sends the blob without a Content-Length (chunked), then never ends the response. */
+export function neverEnds(): BlobHandler {
+  return (_req, res, bytes) => {
+    res.writeHead(200, { 'content-type': 'application/octet-stream' });
+    res.write(bytes);
+  };
+}
