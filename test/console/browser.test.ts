@@ -30,6 +30,8 @@ describe.skipIf(!existsSync(CHROMIUM))('console in Chromium', () => {
     s = await startScenario({
       adminToken: TOKEN,
       policies: [{ name: 'apps', source: 'src', repositories: ['app/**'], destinations: [{ registry: 'dst' }] }],
+      // Slow enough that a 6 MiB layer is still copying when the test cancels it.
+      worker: { bandwidth: '1MiB/s' },
     });
     profile = await mkdtemp(join(tmpdir(), 'ferry-chromium-'));
     // A fresh profile directory (playwright passes it as --user-data-dir).
@@ -99,6 +101,25 @@ describe.skipIf(!existsSync(CHROMIUM))('console in Chromium', () => {
     expect(await axeViolations()).toEqual([]);
     await shot('job-detail');
   }, 90_000);
+
+  it('a bandwidth-limited running copy is cancelled, then retried to success', async () => {
+    const image = await pushRandomImage(src('app/big:v1'), { layerSizes: [6 * 1024 * 1024] });
+    const id = await eventually('the big copy running', async () => {
+      const { body } = await s.api<{ jobs: Array<{ id: string; status: string; source: { repository: string } }> }>('GET', '/api/jobs?status=running');
+      return body.jobs.find((j) => j.source.repository === 'app/big')?.id;
+    });
+    await page.goto(`${s.ferry.url}/#/jobs/${id}`);
+    await expect.poll(() => page.getByTestId('job-status').textContent()).toBe('running');
+    await page.getByRole('button', { name: 'Cancel' }).click();
+    await expect.poll(() => page.getByTestId('job-status').textContent(), { timeout: 20_000 }).toBe('cancelled');
+    await shot('job-cancelled');
+    await page.getByRole('button', { name: 'Retry' }).click();
+    await expect.poll(() => page.getByTestId('job-status').textContent(), { timeout: 40_000 }).toBe('succeeded');
+    await arrives(dst('app/big:v1'), image.bytes);
+    const outcomes = await page.getByRole('table').getByRole('row').allTextContents();
+    expect(outcomes[1]).toMatch(/cancelled/);
+    expect(outcomes[2]).toMatch(/succeeded/);
+  }, 120_000);
 
   it('a paused policy holds a pushed image until resumed', async () => {
     await page.getByRole('link', { name: 'Policies' }).click();
