@@ -18,7 +18,7 @@ import { describeDeadLetters, type DeadLetterView } from '../shared/jobs/dead-le
 import { replayDeadJobs } from '../shared/jobs/replay.js';
 import type { Context } from 'aws-lambda';
 import { createControlPlane, UnknownNameError, type ControlPlane, type PolicyView } from '../shared/control/control-plane.js';
-import type { Delivery, PolicyState } from '../shared/control/ports.js';
+import type { Delivery, PolicyState } from '../shared/jobs/control-ports.js';
 import { lazy, openRuntime, type Runtime } from './lib/runtime.js';
 import type { SyncFn, SyncPoliciesResult } from '../shared/reconcile/sync.js';
 import { UnknownPolicyError } from '../shared/reconcile/walk.js';

@@ -11,7 +11,7 @@ import { createSync, type PolicySyncSummary, type SyncFn } from '../reconcile/sy
 import { verifyPolicy, type VerifyResult } from '../reconcile/verify.js';
 import type { RegistryClient } from '../registry/client.js';
 import { cancelJob, retryJob, type JobActionResult } from './job-actions.js';
-import { DELIVERY_LIMITS, type Delivery, type PolicyState } from './ports.js';
+import { DELIVERY_LIMITS, type Delivery, type PolicyState } from '../jobs/control-ports.js';
 import type { RegistryHealth, RegistryHealthTracker } from './registry-health.js';
 
 export interface ControlPlaneDeps {

@@ -14,7 +14,7 @@ import type { MetricsRecorder } from '../observability/recorder.js';
 import { referenceProblem, repositoryProblem } from '../oci/grammar.js';
 import { digestPushDelayProblem, DIGEST_PUSH_DELAY_SECONDS, planJobs, planReason, type PlannedJob } from '../policy/plan.js';
 import { randomUUID } from 'node:crypto';
-import type { Delivery } from '../control/ports.js';
+import type { Delivery } from '../jobs/control-ports.js';
 import { authenticate } from './authenticate.js';
 
 export const MAX_WEBHOOK_BODY_BYTES = 1024 * 1024;

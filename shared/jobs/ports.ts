@@ -2,7 +2,7 @@
 // shared/adapters/aws (SQS + DynamoDB). One contract suite (test/contract) runs on both.
 import type { RateStore } from '../registry/rate-control.js';
 import type { BlobIndex } from '../replicate/blob-index.js';
-import type { ControlStore } from '../control/ports.js';
+import type { ControlStore } from './control-ports.js';
 import type { Job, JobMessage, JobStatus } from './model.js';
 
 export interface ReceivedMessage {

@@ -12,7 +12,7 @@ import { enqueue, type JobSpec } from '../../shared/jobs/enqueue.js';
 import { createJobRunner } from '../../shared/jobs/runner.js';
 import { jobKey, type Job, type JobMessage } from '../../shared/jobs/model.js';
 import { InvalidCursorError, type Backend, type JobQueue, type ReceivedMessage } from '../../shared/jobs/ports.js';
-import { DELIVERY_LIMITS } from '../../shared/control/ports.js';
+import { DELIVERY_LIMITS } from '../../shared/jobs/control-ports.js';
 
 export interface ContractSubject extends Backend {
   /** Manual clock driving the adapter: the suite advances it instead of sleeping. */

@@ -5,7 +5,7 @@
 // under the 400 KB item limit); writers append with a conditional put on `version`, so
 // concurrent webhook invocations never drop each other's entries.
 import { GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { DELIVERY_LIMITS, type ControlStore, type Delivery, type PolicyState } from '../../control/ports.js';
+import { DELIVERY_LIMITS, type ControlStore, type Delivery, type PolicyState } from '../../jobs/control-ports.js';
 import { systemClock, type Clock } from '../../jobs/ports.js';
 import { awsErrorName, wrapAwsError } from './errors.js';
 import { PARTITION_KEY } from './table-schema.js';

@@ -1,7 +1,7 @@
 // ControlStore on SQLite: one row per policy, one per delivery (pruned per registry to
 // DELIVERY_LIMITS on every insert, in the insert's transaction).
 import type { Database } from 'better-sqlite3';
-import { DELIVERY_LIMITS, type ControlStore, type Delivery, type PolicyState } from '../../control/ports.js';
+import { DELIVERY_LIMITS, type ControlStore, type Delivery, type PolicyState } from '../../jobs/control-ports.js';
 import type { Clock } from '../../jobs/ports.js';
 
 export function createSqliteControlStore(db: Database, clock: Clock): ControlStore {
