@@ -17,7 +17,7 @@ import { InvalidCursorError, type Backend, type JobPage, type JobQuery, type Rep
 import { describeDeadLetters, type DeadLetterView } from '../shared/jobs/dead-letters.js';
 import { replayDeadJobs } from '../shared/jobs/replay.js';
 import type { Context } from 'aws-lambda';
-import { createControlPlane, UnknownNameError, type ControlPlane, type PolicyView } from '../shared/control/control-plane.js';
+import { createControlPlane, isUnknownName, type ControlPlane, type PolicyView } from '../shared/control/control-plane.js';
 import type { Delivery, PolicyState } from '../shared/jobs/control-ports.js';
 import { lazy, openRuntime, type Runtime } from './lib/runtime.js';
 import type { SyncFn, SyncPoliciesResult } from '../shared/reconcile/sync.js';
@@ -142,7 +142,7 @@ export async function handleAdmin(app: AdminApp, event: unknown, context?: Pick<
       try {
         return request.action === 'pause' ? await app.control.pause(request.policy, by) : await app.control.resume(request.policy, by);
       } catch (err) {
-        if (err instanceof UnknownNameError) return { error: 'unknown policy', detail: err.message };
+        if (isUnknownName(err)) return { error: 'unknown policy', detail: err.message };
         throw err;
       }
     }
@@ -150,7 +150,7 @@ export async function handleAdmin(app: AdminApp, event: unknown, context?: Pick<
       try {
         return { deliveries: await app.control.deliveries(request.registry, request.limit) };
       } catch (err) {
-        if (err instanceof UnknownNameError) return { error: 'unknown registry', detail: err.message };
+        if (isUnknownName(err)) return { error: 'unknown registry', detail: err.message };
         throw err;
       }
   }

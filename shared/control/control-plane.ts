@@ -9,6 +9,7 @@ import { replayDeadJobs } from '../jobs/replay.js';
 import type { Logger } from '../observability/logger.js';
 import { createSync, type PolicySyncSummary, type SyncFn } from '../reconcile/sync.js';
 import { verifyPolicy, type VerifyResult } from '../reconcile/verify.js';
+import { resolvePolicy, UnknownPolicyError } from '../reconcile/walk.js';
 import type { RegistryClient } from '../registry/client.js';
 import { cancelJob, retryJob, type JobActionResult } from './job-actions.js';
 import { DELIVERY_LIMITS, type Delivery, type PolicyState } from '../jobs/control-ports.js';
@@ -29,8 +30,14 @@ export interface ControlPlaneDeps {
   registryExtras?: (registry: string) => Pick<RegistryHealth, 'rateControl' | 'pullQuota'> | undefined;
 }
 
+/** A registry name the config does not have (policies use reconcile's UnknownPolicyError). */
 export class UnknownNameError extends Error {
   override readonly name = 'UnknownNameError';
+}
+
+/** True for an unknown policy or registry name: the caller's mistake, not ferry's. */
+export function isUnknownName(err: unknown): err is Error {
+  return err instanceof UnknownNameError || err instanceof UnknownPolicyError;
 }
 
 export interface PolicyView extends PolicyState {
@@ -76,9 +83,7 @@ export function createControlPlane(deps: ControlPlaneDeps) {
   let ownSync: SyncFn | undefined;
 
   function policyConfig(name: string): FerryConfig['policies'][number] {
-    const p = config.policies.find((x) => x.name === name);
-    if (!p) throw new UnknownNameError(`no policy named ${JSON.stringify(name)} (configured: ${config.policies.map((x) => x.name).join(', ') || 'none'})`);
-    return p;
+    return resolvePolicy(config, name);
   }
 
   async function countBy(query: Omit<JobQuery, 'limit' | 'cursor'>): Promise<number> {

@@ -4,6 +4,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseConfigText } from '../../shared/config/load.js';
 import { createControlPlane, UnknownNameError } from '../../shared/control/control-plane.js';
+import { UnknownPolicyError } from '../../shared/reconcile/walk.js';
 import { PermanentJobError } from '../../shared/replicate/errors.js';
 import { createJobRunner } from '../../shared/jobs/runner.js';
 import type { Job } from '../../shared/jobs/model.js';
@@ -148,7 +149,7 @@ describe('policies', () => {
   });
 
   it('unknown policy names are errors', async () => {
-    await expect(plane().pause('nope', 'a')).rejects.toBeInstanceOf(UnknownNameError);
+    await expect(plane().pause('nope', 'a')).rejects.toBeInstanceOf(UnknownPolicyError);
   });
 
   it('lists registries with their roles and the webhook path only for sources', () => {

@@ -8,7 +8,7 @@ import type { Backend, ReplaySelector } from '../../../shared/jobs/ports.js';
 import { replayDeadJobs } from '../../../shared/jobs/replay.js';
 import { loadCliConfig } from '../cli/config.js';
 import type { FerryConfig } from '../../../shared/config/schema.js';
-import { createControlPlane, UnknownNameError } from '../../../shared/control/control-plane.js';
+import { createControlPlane, isUnknownName } from '../../../shared/control/control-plane.js';
 import { CliError, EXIT_USAGE, printJson, printTable } from '../cli/output.js';
 import { AdminInputError, parseJobsQuery } from './admin-requests.js';
 import { describeDeadLetters, type DeadLetterView } from '../../../shared/jobs/dead-letters.js';
@@ -74,7 +74,7 @@ export async function policyStateCommand(action: 'pause' | 'resume', name: strin
     try {
       return action === 'pause' ? await plane.pause(name, by) : await plane.resume(name, by);
     } catch (err) {
-      if (err instanceof UnknownNameError) throw new CliError(err.message, EXIT_USAGE);
+      if (isUnknownName(err)) throw new CliError(err.message, EXIT_USAGE);
       throw err;
     }
   });

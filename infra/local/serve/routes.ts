@@ -14,7 +14,7 @@ import { AdminInputError, parseDeliveriesQuery, parseJobsQuery, parseReplayBody,
 import { BodyBudgetError, BodyTooLargeError, MAX_BODY_BYTES, lowerHeaders, parseJsonBody, queryOf, readBody, readBodyWithin, sendError, sendJson, sendText, type HeldBody } from './http.js';
 import { ByteBudget, UNVERIFIED_BODY_BUDGET_BYTES } from './body-budget.js';
 import type { ScreenResult, WebhookHead } from '../../../shared/intake/screen.js';
-import { UnknownNameError, type ControlPlane } from '../../../shared/control/control-plane.js';
+import { isUnknownName, type ControlPlane } from '../../../shared/control/control-plane.js';
 import type { JobActionResult } from '../../../shared/control/job-actions.js';
 import { sampleMetrics } from './metrics-sampler.js';
 import { describeDeadLetters } from '../../../shared/jobs/dead-letters.js';
@@ -180,7 +180,7 @@ export function createRequestHandler(deps: RouteDeps): (req: IncomingMessage, re
     try {
       await run();
     } catch (err) {
-      if (err instanceof UnknownNameError) sendError(res, 404, 'not found', err.message);
+      if (isUnknownName(err)) sendError(res, 404, 'not found', err.message);
       else if (err instanceof RegistryError) sendError(res, 502, 'registry unavailable', err.message);
       else throw err;
     }
