@@ -185,6 +185,8 @@ export class RateController {
   private readonly started: number[] = [];
   private lastSync = 0;
   private syncing: Promise<void> | undefined;
+  /** The last pull quota the registry reported, and when (for registry health). */
+  private quota: (PullQuota & { at: number }) | undefined;
 
   constructor(private readonly options: RateControllerOptions) {
     this.settings = options;
@@ -198,6 +200,11 @@ export class RateController {
 
   get snapshot(): Readonly<RateState> {
     return this.state;
+  }
+
+  /** The pull quota of the registry's last answer that carried one (epoch ms `at`). */
+  get lastQuota(): Readonly<PullQuota & { at: number }> | undefined {
+    return this.quota;
   }
 
   /**
@@ -257,8 +264,9 @@ export class RateController {
       }
       this.share((shared) => throttled(shared, signal, this.settings, now));
     }
-    const quota = this.settings.minRemaining !== undefined ? parsePullQuota(header) : undefined;
-    if (quota) {
+    const quota = parsePullQuota(header);
+    if (quota) this.quota = { ...quota, at: now };
+    if (quota && this.settings.minRemaining !== undefined) {
       const was = this.state.pullsPausedUntil;
       this.state = quotaSeen(this.state, quota, this.settings, now);
       const is = this.state.pullsPausedUntil;

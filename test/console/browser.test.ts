@@ -166,8 +166,9 @@ describe.skipIf(!existsSync(CHROMIUM))('console in Chromium', () => {
       await page.getByRole('link', { name: link, exact: true }).click();
       await page.getByRole('heading', { name: heading, exact: true }).waitFor();
       if (name === 'registries') {
-        // Health from this process's real requests to the source: a latency p50 is shown.
-        await expect.poll(() => page.getByRole('row').filter({ hasText: 'source of apps' }).first().textContent()).toMatch(/\d+ ms$/);
+        // Health from this process's real requests to the source: a latency p50 is shown, then
+        // the rate control (nothing throttled: unlimited) and an empty pull quota.
+        await expect.poll(() => page.getByRole('row').filter({ hasText: 'source of apps' }).first().textContent()).toMatch(/\d+ msunlimited$/);
       }
       expect(await axeViolations()).toEqual([]);
       await shot(name);

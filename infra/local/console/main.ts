@@ -216,11 +216,25 @@ function Policies() {
 function Registries() {
   const { data } = usePoll('/api/registries');
   return html`<h2>Registries</h2>
-    <div class="table"><table><thead><tr><th>Registry</th><th>URL</th><th>Role</th><th>Last success</th><th>Last failure</th><th>429 / 5xx (15 min)</th><th>Latency p50</th></tr></thead>
+    <div class="table"><table><thead><tr><th>Registry</th><th>URL</th><th>Role</th><th>Last success</th><th>Last failure</th><th>429 / 5xx (15 min)</th><th>Latency p50</th><th>Rate limit</th><th>Pull quota</th></tr></thead>
     <tbody>${(data?.registries ?? []).map((r: Json) => html`<tr>
       <td>${r.registry}</td><td>${r.url}</td><td>${[r.sourceOf.length ? `source of ${r.sourceOf.join(', ')}` : '', r.destinationOf.length ? `destination of ${r.destinationOf.join(', ')}` : ''].filter(Boolean).join('; ')}</td>
       <td>${r.lastSuccess ?? ''}</td><td class="error">${r.lastFailure ? `${r.lastFailure.at}: ${r.lastFailure.reason}` : ''}</td>
-      <td>${r.recent.throttled} / ${r.recent.serverErrors}</td><td>${r.latencyP50Ms !== undefined ? `${r.latencyP50Ms} ms` : ''}</td></tr>`)}</tbody></table></div>`;
+      <td>${r.recent.throttled} / ${r.recent.serverErrors}</td><td>${r.latencyP50Ms !== undefined ? `${r.latencyP50Ms} ms` : ''}</td>
+      <td data-testid="rate-control">${rateText(r.rateControl)}</td><td data-testid="pull-quota">${quotaText(r.pullQuota)}</td></tr>`)}</tbody></table></div>`;
+}
+
+function rateText(rc: Json | undefined): string {
+  if (!rc) return '';
+  const limit = rc.limit === 'unlimited' ? 'unlimited' : `${rc.limit} req/s`;
+  if (!rc.backingOff) return limit;
+  return `${limit}, backing off${rc.backOffFrom !== undefined ? ` from ${rc.backOffFrom} req/s` : ''}${rc.pausedUntil ? `, paused until ${rc.pausedUntil}` : ''}`;
+}
+
+function quotaText(q: Json | undefined): string {
+  if (!q) return '';
+  const left = q.remaining !== undefined ? `${q.remaining}${q.limit !== undefined ? ` / ${q.limit}` : ''} pulls left` : '';
+  return [left, q.pausedUntil ? `pulls paused until ${q.pausedUntil}` : ''].filter(Boolean).join(', ');
 }
 
 function Deliveries() {

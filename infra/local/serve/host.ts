@@ -20,6 +20,7 @@ import { startScheduler, validateSchedules, type Scheduler } from './scheduler.j
 import { createWorkerStack } from './worker-stack.js';
 import { createControlPlane } from '../../../shared/control/control-plane.js';
 import { RegistryHealthTracker } from '../../../shared/control/registry-health.js';
+import { rateView } from '../../../shared/control/rate-view.js';
 
 /**
  * Slow senders (slowloris) hold a connection only this long: headers within 10 s, the
@@ -104,7 +105,14 @@ export async function startHost(options: HostOptions): Promise<Host> {
   const replay = (selector: Parameters<typeof replayDeadJobs>[1], by: string) =>
     replayDeadJobs({ queue, store: backend.store }, selector, by);
   const sync = createSync({ config, clients, deps: { queue, store: backend.store }, logger, metrics });
-  const control = createControlPlane({ config, backend, logger, clients: () => clients, sync, health });
+  const control = createControlPlane({
+    config, backend, logger, clients: () => clients, sync, health,
+    // The workers' own clients: their rate controllers pace (and back off) the copies.
+    registryExtras: (name) => {
+      const client = clients.get(name);
+      return client ? rateView(client.rate, Date.now()) : undefined;
+    },
+  });
 
   let draining = false;
   const screen = createWebhookScreen({ config, logger, metrics });
