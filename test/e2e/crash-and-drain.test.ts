@@ -91,7 +91,13 @@ describe('ferry serve survives crashes and drains on SIGTERM', () => {
       await pushImage(image, `${s.src.host}/big/drain:v1`);
       await runningJob('big/drain');
       const exited = s.ferry.stop();
-      // Draining lasts the grace period (1 s) plus the release; a webhook now gets 503.
+      // SIGTERM is handled asynchronously: wait for the drain to begin (its log line), or a
+      // webhook sent first is still served normally. Draining lasts the grace period (1 s)
+      // plus the release; a webhook now gets 503.
+      for (const until = Date.now() + 5_000; !s.ferry.output().includes('draining: no new jobs or webhooks'); ) {
+        if (Date.now() > until) throw new Error(`ferry serve did not start draining within 5 s of SIGTERM:\n${s.ferry.output()}`);
+        await new Promise((r) => setTimeout(r, 10));
+      }
       const during = await fetch(`${s.ferry.url}/webhooks/src`, { method: 'POST', headers: { authorization: `Bearer ${s.webhookSecret}` }, body: '{"events":[]}' });
       expect(during.status).toBe(503);
       expect(await during.json()).toMatchObject({ error: 'shutting down' });
