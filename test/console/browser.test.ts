@@ -5,22 +5,20 @@
 // FERRY_SCREENSHOTS=DIR saves a screenshot of each page there (docs/screenshots).
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CHROMIUM, launchChromium, type Browser } from './chromium.js';
 import { pushRandomImage } from '../testbed/images.js';
 import { arrives, eventually, startScenario, type Scenario } from '../e2e/scenario.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const TOKEN = 'console-test-token-0123456789';
 const shots = process.env.FERRY_SCREENSHOTS;
 const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
 describe.skipIf(!existsSync(CHROMIUM))('console in Chromium', () => {
   let s: Scenario;
-  let profile: string;
+  let browser: Browser | undefined;
   let context: BrowserContext;
   let page: Page;
   const src = (ref: string) => `${s.src.host}/${ref}`;
@@ -33,21 +31,13 @@ describe.skipIf(!existsSync(CHROMIUM))('console in Chromium', () => {
       // Slow enough that a 6 MiB layer is still copying when the test cancels it.
       worker: { bandwidth: '1MiB/s' },
     });
-    profile = await mkdtemp(join(tmpdir(), 'ferry-chromium-'));
-    // A fresh profile directory (playwright passes it as --user-data-dir).
-    context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-      viewport: { width: 1280, height: 800 },
-    });
-    page = context.pages()[0] ?? (await context.newPage());
+    browser = await launchChromium();
+    ({ context, page } = browser);
     if (shots) mkdirSync(shots, { recursive: true });
   }, 180_000);
   afterAll(async () => {
-    await context?.close();
+    await browser?.close();
     await s?.stop();
-    if (profile) await rm(profile, { recursive: true, force: true });
   });
 
   async function shot(name: string): Promise<void> {

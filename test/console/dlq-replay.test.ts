@@ -3,25 +3,21 @@
 // while "down") is unavailable; the destination returns, Replay is clicked, and the image
 // arrives digest-identical and the job shows succeeded with its failed attempts in its history.
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CHROMIUM, launchChromium, type Browser } from './chromium.js';
 import { pushRandomImage } from '../testbed/images.js';
 import { startFaultProxy, type FaultProxy } from '../testbed/fault-proxy.js';
 import { startRegistry, stopRegistries, type DistributionRegistry } from '../testbed/registries.js';
 import { arrives, eventually, rawOrUndefined, startScenario, type Scenario } from '../e2e/scenario.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const TOKEN = 'console-dlq-token-0123456789';
 
 describe.skipIf(!existsSync(CHROMIUM))('console in Chromium: dead letter replay', () => {
   let s: Scenario;
   let down: DistributionRegistry;
   let proxy: FaultProxy;
-  let profile: string;
-  let context: BrowserContext;
+  let browser: Browser | undefined;
   let page: Page;
 
   beforeAll(async () => {
@@ -33,21 +29,14 @@ describe.skipIf(!existsSync(CHROMIUM))('console in Chromium: dead letter replay'
       policies: [{ name: 'apps', source: 'src', repositories: ['app/**'], destinations: [{ registry: 'far' }] }],
       worker: { concurrency: 1, retryDelay: '200ms', maxAttempts: 2 },
     });
-    profile = await mkdtemp(join(tmpdir(), 'ferry-chromium-'));
-    context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-      viewport: { width: 1280, height: 800 },
-    });
-    page = context.pages()[0] ?? (await context.newPage());
+    browser = await launchChromium();
+    ({ page } = browser);
   }, 180_000);
   afterAll(async () => {
-    await context?.close();
+    await browser?.close();
     await s?.stop();
     await proxy?.stop();
     await stopRegistries([down]);
-    if (profile) await rm(profile, { recursive: true, force: true });
   });
 
   it('a job dead-lettered while the destination was down is replayed from the DLQ page and arrives', async () => {
