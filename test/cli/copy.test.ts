@@ -2,32 +2,22 @@
 // registries, skopeo as the judge of what arrived.
 
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildCli, type BuiltCli, type Run } from './built-cli.js';
 import { startRegistries, startRegistry, stopAllRegistries, type DistributionRegistry } from '../testbed/registries.js';
 import { digestOf, inspectRaw, pullToOciDir, pushRandomImage, pushRandomIndex, type TestImage } from '../testbed/images.js';
 import { startTokenServer, type TokenServer } from '../testbed/token-server.js';
 import { startFaultProxy, type FaultProxy } from '../testbed/fault-proxy.js';
 import { headDigest, pushArtifact, pushCosignTag, referrersIndex } from '../testbed/referrers.js';
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
+let built: BuiltCli | undefined;
 let buildDir: string;
 let cli: string;
 
 function ferry(...args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [cli, ...args], { timeout: 120_000, env: { ...process.env, FERRY_DEBUG: '', HOME: buildDir, DOCKER_CONFIG: '' } }, (error, stdout, stderr) => {
-      const code = error ? (typeof error.code === 'number' ? error.code : null) : 0;
-      resolve({ code, stdout, stderr });
-    });
-  });
+  return built!.run(args);
 }
 
 function expectOneLineError(run: Run, code: number): void {
@@ -40,17 +30,13 @@ function expectOneLineError(run: Run, code: number): void {
 }
 
 beforeAll(async () => {
-  // The real product build (esbuild bundle with code splitting), into a private directory.
-  buildDir = await mkdtemp(join(tmpdir(), 'ferry-cli-build-'));
-  await new Promise<void>((resolve, reject) => {
-    execFile(process.execPath, ['scripts/build.mjs', `--outdir=${buildDir}/dist`], (error, _stdout, stderr) => (error ? reject(new Error(`build failed: ${stderr}`)) : resolve()));
-  });
-  cli = join(buildDir, 'dist', 'cli.js');
+  built = await buildCli('ferry-cli-build-');
+  ({ dir: buildDir, cli } = built);
 });
 
 afterAll(async () => {
   await stopAllRegistries();
-  if (buildDir) await rm(buildDir, { recursive: true, force: true });
+  await built?.dispose();
 });
 
 describe('ferry copy between plain registries', () => {

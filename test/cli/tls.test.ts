@@ -1,23 +1,16 @@
 // `ferry copy` against HTTPS registries signed by a private CA: trust from --*-cert-dir (a
 // directory of *.crt files, as skopeo reads it), skopeo's --*-tls-verify names, http -> https
 // and https -> http copies, and the one-line errors an untrusted certificate gives.
-import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, rm, copyFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, copyFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildCli, type BuiltCli, type Run } from './built-cli.js';
 import { createPrivateCa, type PrivateCa } from '../testbed/pki.js';
 import { digestOf, inspectRaw, pushRandomImage, type TestImage } from '../testbed/images.js';
 import { startRegistry, stopAllRegistries, type DistributionRegistry } from '../testbed/registries.js';
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
+let built: BuiltCli | undefined;
 let buildDir: string;
-let cli: string;
 let ca: PrivateCa;
 let otherCa: PrivateCa;
 let plain: DistributionRegistry;
@@ -26,13 +19,9 @@ let secureDst: DistributionRegistry;
 let image: TestImage;
 
 function ferry(...args: string[]): Promise<Run> {
+  // Trust comes only from the flags under test.
   const { NODE_EXTRA_CA_CERTS: _ignored, ...env } = process.env;
-  return new Promise((resolve) => {
-    execFile(process.execPath, [cli, ...args], { timeout: 120_000, env: { ...env, FERRY_DEBUG: '', HOME: buildDir, DOCKER_CONFIG: '' } }, (error, stdout, stderr) => {
-      const code = error ? (typeof error.code === 'number' ? error.code : null) : 0;
-      resolve({ code, stdout, stderr });
-    });
-  });
+  return built!.run(args, env);
 }
 
 function oneLine(run: Run): string {
@@ -43,10 +32,7 @@ function oneLine(run: Run): string {
 }
 
 beforeAll(async () => {
-  buildDir = await mkdtemp(join(tmpdir(), 'ferry-cli-tls-'));
-  const built = new Promise<void>((resolve, reject) => {
-    execFile(process.execPath, ['scripts/build.mjs', `--outdir=${buildDir}/dist`], (error, _stdout, stderr) => (error ? reject(new Error(`build failed: ${stderr}`)) : resolve()));
-  });
+  const building = buildCli('ferry-cli-tls-');
   [ca, otherCa] = await Promise.all([createPrivateCa('cli-tls'), createPrivateCa('cli-tls-other')]);
   [plain, secureSrc, secureDst] = await Promise.all([
     startRegistry({ name: 'tls-plain' }),
@@ -54,14 +40,14 @@ beforeAll(async () => {
     startRegistry({ name: 'tls-dst', tls: ca.server }),
   ]);
   image = await pushRandomImage(`${plain.host}/team/app:v1`, { layerSizes: [200_000, 100_000] });
-  await built;
-  cli = join(buildDir, 'dist', 'cli.js');
+  built = await building;
+  buildDir = built.dir;
 }, 180_000);
 
 afterAll(async () => {
   await stopAllRegistries();
   await Promise.all([ca?.dispose(), otherCa?.dispose()]);
-  if (buildDir) await rm(buildDir, { recursive: true, force: true });
+  await built?.dispose();
 });
 
 describe('ferry copy with a private CA', () => {
