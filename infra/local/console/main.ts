@@ -126,7 +126,7 @@ function Jobs() {
       <label>Policy<input value=${policy} onInput=${(e: Event) => setPolicy((e.target as HTMLInputElement).value)} /></label>
     </form>
     ${error && html`<p class="error">${error}</p>`}
-    <div class="table"><table><thead><tr><th>Job</th><th>Status</th><th>Outcome</th><th>Source</th><th>Destination</th><th>Attempts</th><th>Bytes</th><th>Duration</th></tr></thead>
+    <div class="table" role="region" aria-label="Jobs table" tabindex="0"><table><thead><tr><th>Job</th><th>Status</th><th>Outcome</th><th>Source</th><th>Destination</th><th>Attempts</th><th>Bytes</th><th>Duration</th></tr></thead>
     <tbody>${(data?.jobs ?? []).map((j: Json) => html`<tr>
       <td><a href=${`#/jobs/${encodeURIComponent(j.id)}`}>${j.id.slice(0, 8)}</a></td><td><${Status} s=${j.status} /></td><td>${j.outcome?.action ?? ''}</td>
       <td>${ref(j)}</td><td>${j.destination.registry}/${j.destination.repository}</td><td>${j.attempts}</td><td>${bytes(j.stats?.bytes)}</td><td>${secs(j.startedAt, j.finishedAt)}</td></tr>`)}</tbody></table></div>`;
@@ -157,7 +157,7 @@ function JobDetail({ id }: { id: string }) {
       <dt>Last error</dt><dd class="error">${j.lastError?.message ?? ''}</dd>
     </dl>
     <h3>Attempts</h3>
-    <div class="table"><table><thead><tr><th>#</th><th>Started</th><th>Finished</th><th>Outcome</th><th>Bytes</th><th>Error</th></tr></thead>
+    <div class="table" role="region" aria-label="Attempts table" tabindex="0"><table><thead><tr><th>#</th><th>Started</th><th>Finished</th><th>Outcome</th><th>Bytes</th><th>Error</th></tr></thead>
     <tbody>${(j.history ?? []).map((a: Json) => html`<tr><td>${a.attempt}</td><td>${a.startedAt}</td><td>${a.finishedAt ?? ''}</td><td><${Status} s=${a.outcome} /> ${a.action ?? ''}</td><td>${bytes(a.bytes)}</td><td>${a.error?.message ?? ''}</td></tr>`)}</tbody></table></div>`;
 }
 
@@ -176,7 +176,7 @@ function Dlq() {
       <button class="secondary" disabled=${dead.length === 0} onClick=${() => replay({ all: true })}>Replay all</button>
       ${note && html`<span role="status">${note}</span>`}
     </div>
-    <div class="table"><table><thead><tr><th>Select</th><th>Job</th><th>Source</th><th>Dead at</th><th>Reason</th></tr></thead>
+    <div class="table" role="region" aria-label="Dead letters table" tabindex="0"><table><thead><tr><th>Select</th><th>Job</th><th>Source</th><th>Dead at</th><th>Reason</th></tr></thead>
     <tbody>${dead.map((d) => html`<tr>
       <td><input type="checkbox" aria-label=${`select ${d.jobId}`} checked=${picked.includes(d.jobId)} onChange=${(e: Event) => setPicked((p) => ((e.target as HTMLInputElement).checked ? [...p, d.jobId] : p.filter((x) => x !== d.jobId)))} /></td>
       <td><a href=${`#/jobs/${encodeURIComponent(d.jobId)}`}>${d.jobId.slice(0, 8)}</a></td><td>${d.job ? ref(d.job) : d.key}</td><td>${d.deadAt ?? ''}</td><td>${d.reason ?? ''}</td></tr>`)}</tbody></table></div>`;
@@ -194,7 +194,7 @@ function Policies() {
   };
   return html`<h2>Policies</h2>
     ${busy && html`<p role="status">Running ${busy}…</p>`}
-    <div class="table"><table><thead><tr><th>Policy</th><th>State</th><th>Source</th><th>Jobs</th><th>Last sync</th><th>Last verify</th><th>Actions</th></tr></thead>
+    <div class="table" role="region" aria-label="Policies table" tabindex="0"><table><thead><tr><th>Policy</th><th>State</th><th>Source</th><th>Jobs</th><th>Last sync</th><th>Last verify</th><th>Actions</th></tr></thead>
     <tbody>${(data?.policies ?? []).map((p: Json) => html`<tr>
       <td>${p.name}</td><td class=${p.paused ? 'status-paused' : 'ok'}>${p.paused ? 'paused' : 'active'}</td><td>${p.source}</td>
       <td>${Object.entries(p.jobs).map(([s, n]) => `${s} ${n}`).join(', ')}</td>
@@ -216,7 +216,7 @@ function Policies() {
 function Registries() {
   const { data } = usePoll('/api/registries');
   return html`<h2>Registries</h2>
-    <div class="table"><table><thead><tr><th>Registry</th><th>URL</th><th>Role</th><th>Last success</th><th>Last failure</th><th>429 / 5xx (15 min)</th><th>Latency p50</th><th>Rate limit</th><th>Pull quota</th></tr></thead>
+    <div class="table" role="region" aria-label="Registries table" tabindex="0"><table><thead><tr><th>Registry</th><th>URL</th><th>Role</th><th>Last success</th><th>Last failure</th><th>429 / 5xx (15 min)</th><th>Latency p50</th><th>Rate limit</th><th>Pull quota</th></tr></thead>
     <tbody>${(data?.registries ?? []).map((r: Json) => html`<tr>
       <td>${r.registry}</td><td>${r.url}</td><td>${[r.sourceOf.length ? `source of ${r.sourceOf.join(', ')}` : '', r.destinationOf.length ? `destination of ${r.destinationOf.join(', ')}` : ''].filter(Boolean).join('; ')}</td>
       <td>${r.lastSuccess ?? ''}</td><td class="error">${r.lastFailure ? `${r.lastFailure.at}: ${r.lastFailure.reason}` : ''}</td>
@@ -240,7 +240,7 @@ function quotaText(q: Json | undefined): string {
 function Deliveries() {
   const { data } = usePoll('/api/deliveries?limit=100');
   return html`<h2>Webhook deliveries</h2>
-    <div class="table"><table><thead><tr><th>Time</th><th>Registry</th><th>From</th><th>Status</th><th>Events</th><th>Jobs created</th><th>Ignored</th></tr></thead>
+    <div class="table" role="region" aria-label="Webhook deliveries table" tabindex="0"><table><thead><tr><th>Time</th><th>Registry</th><th>From</th><th>Status</th><th>Events</th><th>Jobs created</th><th>Ignored</th></tr></thead>
     <tbody>${(data?.deliveries ?? []).map((d: Json) => html`<tr>
       <td>${d.at}</td><td>${d.registry}</td><td>${d.remoteAddress ?? ''}</td><td class=${d.status >= 400 ? 'bad' : 'ok'}>${d.status}</td>
       <td>${d.events}</td><td>${d.jobsCreated}</td><td>${d.ignored.join(', ')}${d.error ? ` ${d.error}` : ''}</td></tr>`)}</tbody></table></div>`;
