@@ -6,7 +6,7 @@
 // Unverified connections need no roots at all.
 import type { LookupFunction } from 'node:net';
 import nodeTls from 'node:tls';
-import { buildConnector } from 'undici';
+import { buildConnector, type Connector, type ConnectorOptions } from './undici.js';
 import { registrySecureContext } from './tls-trust.js';
 
 export interface TrustOptions {
@@ -25,9 +25,9 @@ const UNTRUSTED = new Set(['UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISS
 
 export interface RegistryTrust {
   /** The connector for direct connections. */
-  connect: buildConnector.connector;
+  connect: Connector;
   /** TLS options for connections tunnelled through a proxy (the full trust). */
-  tunnelTls(): buildConnector.BuildOptions;
+  tunnelTls(): ConnectorOptions;
 }
 
 export function registryTrust(options: TrustOptions): RegistryTrust {
@@ -38,12 +38,12 @@ export function registryTrust(options: TrustOptions): RegistryTrust {
     const connect = buildConnector({ ...base, ...tls });
     return { connect, tunnelTls: () => tls };
   }
-  let full: buildConnector.connector | undefined;
-  const fullTls = (): buildConnector.BuildOptions => ({ secureContext: registrySecureContext(options.ca) });
-  const fullConnect = (): buildConnector.connector => (full ??= buildConnector({ ...base, ...fullTls() }));
+  let full: Connector | undefined;
+  const fullTls = (): ConnectorOptions => ({ secureContext: registrySecureContext(options.ca) });
+  const fullConnect = (): Connector => (full ??= buildConnector({ ...base, ...fullTls() }));
   if (options.ca.length === 0) return { connect: (o, cb) => fullConnect()(o, cb), tunnelTls: fullTls };
   const narrow = buildConnector({ ...base, secureContext: nodeTls.createSecureContext({ ca: [...options.ca] }) });
-  const connect: buildConnector.connector = (o, callback) => {
+  const connect: Connector = (o, callback) => {
     if (o.protocol !== 'https:' || o.hostname !== options.registryHost) {
       fullConnect()(o, callback);
       return;
