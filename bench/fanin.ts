@@ -119,6 +119,7 @@ async function runFerry(src: DistributionRegistry, prefix: string, work: string,
       policies: [{ name: 'fanin', source: 'src', repositories: [`${prefix}/**`], destinations: [{ registry: 'dst' }] }],
     }));
     const m = await measure('bin/ferry', ['sync', '--wait', '--json', '--config', configPath], { timeoutMs: 300_000 });
+    if (process.env.FANIN_LOGS) await writeFile(join(process.env.FANIN_LOGS, `${prefix}-${Date.now()}-${m.seconds.toFixed(2)}.log`), m.stderr);
     return { seconds: m.seconds, uploads: await uploadsFromLog(dst.logFile, sizes) };
   } finally {
     await dst.stop();

@@ -121,6 +121,15 @@ export interface TransportResponse {
 setFlagsFromString('--liftoff-only');
 
 const RETRY_STATUSES = new Set([429, 502, 503, 504]);
+
+/**
+ * Reads may also be retried after a 500: Distribution answers one to a blob HEAD or GET that
+ * races another repository's upload of the same blob (its filesystem driver rewrites the
+ * link file in place), and waiting for the job's retry instead cost seconds (bench/fanin.ts).
+ */
+function idempotent(method: HttpMethod): boolean {
+  return method === 'GET' || method === 'HEAD';
+}
 const TIMEOUT_CODES: ReadonlySet<string> = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT']);
 /** OpenSSL's verdicts on a server certificate (Node's error codes): configuration, not weather. */
 const TLS_CERTIFICATE_CODES: ReadonlySet<string> = new Set([
@@ -198,14 +207,13 @@ export class Transport {
       try {
         res = await this.once(url, req);
       } catch (e) {
-        const idempotent = req.method === 'GET' || req.method === 'HEAD';
-        if (attempt < attempts && idempotent && e instanceof RegistryError && e.transient && !req.signal?.aborted) {
+        if (attempt < attempts && idempotent(req.method) && e instanceof RegistryError && e.transient && !req.signal?.aborted) {
           await sleep(this.backoff(attempt, undefined), req.signal);
           continue;
         }
         throw e;
       }
-      if (attempt >= attempts || !RETRY_STATUSES.has(res.status)) return res;
+      if (attempt >= attempts || !(RETRY_STATUSES.has(res.status) || (res.status === 500 && idempotent(req.method)))) return res;
       const retryAfterMs = parseRetryAfter(res.header('retry-after'));
       if (retryAfterMs !== undefined && retryAfterMs > this.retryOptions.maxDelayMs) return res;
       await res.body.dump().catch(() => undefined);
