@@ -25,6 +25,8 @@ export interface AwaitJobsOptions {
   pollMs?: number;
   onProgress?: (tally: JobTally) => void;
   signal?: AbortSignal;
+  /** Resolves when a job may have finished (an in-process worker handled one): ends a pause early. */
+  wake?: () => Promise<void>;
 }
 
 
@@ -63,7 +65,9 @@ export async function awaitJobs(store: Pick<JobStore, 'get'>, jobIds: Iterable<s
       tally.pending = pending.length;
       options.onProgress?.({ ...tally, deadJobs: [...tally.deadJobs] });
     }
-    if (pending.length > 0 && finished.size < round.length) await pause(pollMs, options.signal);
+    if (pending.length > 0 && finished.size < round.length) {
+      await (options.wake ? Promise.race([pause(pollMs, options.signal), options.wake()]) : pause(pollMs, options.signal));
+    }
   }
   return tally;
 }

@@ -115,11 +115,15 @@ export async function reconcilePolicy(options: ReconcileOptions): Promise<Reconc
   const items: PlanItem[] | undefined = dryRun || options.collectItems ? [] : undefined;
   const errors: WalkIssue[] = [];
   let batch: JobSpec[] = [];
+  // Batches start at one job and double up to batchSize: workers get the first job while
+  // the walk goes on, and a walk of thousands of tags still sends few batches.
+  let nextBatchSize = 1;
 
   async function flush(): Promise<void> {
     if (batch.length === 0 || !deps) return;
     const specs = batch;
     batch = [];
+    nextBatchSize = Math.min(batchSize, nextBatchSize * 2);
     const results = await enqueue(deps, specs, trigger);
     const jobs = results.map(({ job, created }) => ({ id: job.id, key: job.key, created }));
     enqueued.push(...jobs);
@@ -136,7 +140,7 @@ export async function reconcilePolicy(options: ReconcileOptions): Promise<Reconc
         if (item) {
           items?.push(item);
           if (!dryRun) batch.push(jobSpec(policy.name, item));
-          if (batch.length >= batchSize) await flush();
+          if (batch.length >= nextBatchSize) await flush();
         }
       }
       if (event.type !== 'tag') options.onProgress?.(progress());

@@ -10,7 +10,7 @@ import { parseManifestContent } from '../registry/manifest-content.js';
 import type { Manifest } from '../registry/manifests.js';
 import { artifactTypeOf, parseReferrerTag, subjectOf } from '../registry/referrers.js';
 import type { CopyResult } from './copy.js';
-import { indexReferrer, syncReferrers, wantsArtifactType, withReferrerStats, type ReferrerOptions, type Side } from './referrers.js';
+import { findReferrers, indexReferrer, syncReferrers, wantsArtifactType, withReferrerStats, type FoundReferrer, type ReferrerOptions, type Side } from './referrers.js';
 import { emptyStats, type ReplicateOutcome } from './types.js';
 
 export interface ReferrerJob {
@@ -34,12 +34,26 @@ async function subjectAtDestination(job: ReferrerJob, subject: string): Promise<
   return (await job.destination.client.headManifest(job.destination.repository, subject, job.signal))?.digest === subject;
 }
 
-function sync(job: ReferrerJob, subjects: string[]) {
+function sync(job: ReferrerJob, subjects: string[], prefetched?: ReadonlyMap<string, Promise<FoundReferrer[]>>) {
   return syncReferrers({
     source: job.source, destination: job.destination, subjects, options: referrerOptions(job.policy),
     copy: (digest, tag) => job.copy(digest, tag, true),
     ...(job.signal ? { signal: job.signal } : {}),
+    ...(prefetched ? { prefetched } : {}),
   });
+}
+
+/**
+ * Starts looking for the referrers of the image about to be copied, so the search (several
+ * round trips to the source) runs during the copy instead of after it. Only the top-level
+ * manifest's: an index's children are searched after the copy, not competing with its blobs.
+ */
+export function prefetchReferrers(job: ReferrerJob, manifest: Manifest): ReadonlyMap<string, Promise<FoundReferrer[]>> | undefined {
+  if (!job.policy.referrers && !job.policy.digestTags) return undefined;
+  const search = findReferrers(job.source, manifest.digest, referrerOptions(job.policy), job.signal);
+  // Awaited after the copy, or never (the copy failed, or kept another digest): not unhandled.
+  search.catch(() => undefined);
+  return new Map([[manifest.digest, search]]);
 }
 
 /** A job whose reference is a referrer tag the policy follows: its subject's referrers. undefined = not such a job. */
@@ -74,7 +88,9 @@ export async function subjectReferrerJob(job: ReferrerJob, manifest: Manifest): 
 }
 
 /** After an image or index was copied (or found there): its referrers, and each child's. */
-export async function followReferrers(job: ReferrerJob, manifest: Manifest, result: CopyResult): Promise<ReplicateOutcome> {
+export async function followReferrers(
+  job: ReferrerJob, manifest: Manifest, result: CopyResult, prefetched?: ReadonlyMap<string, Promise<FoundReferrer[]>>,
+): Promise<ReplicateOutcome> {
   const base: ReplicateOutcome = result.skipped
     ? { action: 'skipped', reason: result.skipped, digest: result.digest, stats: result.stats }
     : { action: 'copied', digest: result.digest, stats: result.stats };
@@ -84,7 +100,7 @@ export async function followReferrers(job: ReferrerJob, manifest: Manifest, resu
   const subjects = [result.digest];
   const content = parseManifestContent(manifest.bytes, manifest.mediaType, { registry: job.source.client.name, repository: job.source.repository, reference: result.digest });
   if (content.kind === 'index') subjects.push(...content.manifests.map((d) => d.digest));
-  const synced = await sync(job, subjects);
+  const synced = await sync(job, subjects, prefetched);
   const stats = withReferrerStats(result.stats, synced);
   if (synced.copied === 0 && synced.indexesWritten === 0) return { ...base, stats };
   return { action: 'copied', digest: result.digest, stats, ...(synced.truncated ? { reason: synced.truncated } : {}) };

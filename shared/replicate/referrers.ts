@@ -71,31 +71,43 @@ export function wantsArtifactType(options: ReferrerOptions, artifactType: string
   return artifactType !== undefined && filter.test(artifactType);
 }
 
-/** The OCI referrers of `subject` at a registry: the API's answer, else the fallback tag's index (none: []). */
+/**
+ * The OCI referrers of `subject` at a registry: the API's answer, else the fallback tag's index
+ * (none: []). Both are asked at once: where the API is missing (Distribution 2.8 and many
+ * more), that is one round trip per image instead of two; where it exists, the tag's answer
+ * is dropped, failure included.
+ */
 export async function ociReferrers(side: Side, subject: string, signal?: AbortSignal): Promise<{ api: boolean; manifests: Descriptor[] }> {
+  const fallback = side.client.getManifest(side.repository, referrersTag(subject), signal).then(
+    (index) => ({ index }),
+    (error: unknown) => ({ error }),
+  );
   const api = await side.client.referrers(side.repository, subject, signal ? { signal } : {});
   if (api) return { api: true, manifests: api };
-  const index = await side.client.getManifest(side.repository, referrersTag(subject), signal);
-  if (!index) return { api: false, manifests: [] };
-  return { api: false, manifests: indexDescriptors(index.bytes, () => new Error(`${side.client.name}/${side.repository}:${referrersTag(subject)} is not an image index`)) };
+  const answer = await fallback;
+  if ('error' in answer) throw answer.error;
+  if (!answer.index) return { api: false, manifests: [] };
+  return { api: false, manifests: indexDescriptors(answer.index.bytes, () => new Error(`${side.client.name}/${side.repository}:${referrersTag(subject)} is not an image index`)) };
 }
 
-/** Referrers of one subject at the source that the options select. */
+/** Referrers of one subject at the source that the options select (OCI and cosign's tags asked at once). */
 export async function findReferrers(source: Side, subject: string, options: ReferrerOptions, signal?: AbortSignal): Promise<FoundReferrer[]> {
-  const found: FoundReferrer[] = [];
-  if (options.referrers) {
+  const oci = async (): Promise<FoundReferrer[]> => {
+    if (!options.referrers) return [];
     const { manifests } = await ociReferrers(source, subject, signal);
-    for (const d of manifests) if (wantsArtifactType(options, d.artifactType)) found.push({ subject, descriptor: d });
-  }
-  if (options.digestTags) {
+    return manifests.filter((d) => wantsArtifactType(options, d.artifactType)).map((descriptor) => ({ subject, descriptor }));
+  };
+  const cosign = async (): Promise<FoundReferrer[]> => {
+    if (!options.digestTags) return [];
     const heads = await Promise.all(COSIGN_SUFFIXES.map(async (suffix) => {
       const tag = cosignTag(subject, suffix);
       const head = await source.client.headManifest(source.repository, tag, signal);
       return head ? { subject, tag, descriptor: { digest: head.digest, mediaType: head.mediaType ?? MediaTypes.ociManifest, size: head.size ?? 0 } } : undefined;
     }));
-    for (const h of heads) if (h) found.push(h);
-  }
-  return found;
+    return heads.filter((h) => h !== undefined);
+  };
+  const [fromOci, fromCosign] = await Promise.all([oci(), cosign()]);
+  return [...fromOci, ...fromCosign];
 }
 
 /**
@@ -104,6 +116,8 @@ export async function findReferrers(source: Side, subject: string, options: Refe
  */
 export async function syncReferrers(opts: {
   source: Side; destination: Side; subjects: readonly string[]; options: ReferrerOptions; copy: CopyManifest; signal?: AbortSignal;
+  /** Searches already started (by subject digest), e.g. while the subject was being copied. */
+  prefetched?: ReadonlyMap<string, Promise<FoundReferrer[]>>;
 }): Promise<ReferrerSync> {
   const { source, destination, options, copy, signal } = opts;
   const result: ReferrerSync = { copied: 0, indexesWritten: 0, stats: emptyStats() };
@@ -115,7 +129,7 @@ export async function syncReferrers(opts: {
     const next: string[] = [];
     for (const subject of level) {
       signal?.throwIfAborted();
-      const found = await findReferrers(source, subject, options, signal);
+      const found = await (opts.prefetched?.get(subject) ?? findReferrers(source, subject, options, signal));
       const indexed: Descriptor[] = [];
       for (const r of found) {
         if (visited.size - opts.subjects.length >= MAX_REFERRERS) {

@@ -7,7 +7,7 @@ import type { RegistryClient } from '../registry/client.js';
 import type { Manifest } from '../registry/manifests.js';
 import { copyImage, SourceManifestNotFoundError, type CopyProgress, type CopyResult } from './copy.js';
 import { digestPushSelected, selectedManifest } from './platforms.js';
-import { followReferrers, referrerTagJob, subjectReferrerJob } from './referrer-jobs.js';
+import { followReferrers, prefetchReferrers, referrerTagJob, subjectReferrerJob } from './referrer-jobs.js';
 import { deleteImage } from './delete.js';
 import { PermanentJobError } from './errors.js';
 import type { BlobFlights } from './blob-flights.js';
@@ -69,9 +69,10 @@ export function createReplicator(options: ReplicatorOptions): ReplicateJob {
       // policy.platforms: a lone child's manifest, or a new index of the selected children.
       const selected = await selectedManifest(src, manifest, policy.platforms, job.source.reference, signal);
       const from = selected === manifest ? job.source.reference : selected.digest;
+      const referrers = prefetchReferrers(referrerJob, selected);
       const result = await copy(from, isTag(job.source.reference) ? job.source.reference : undefined, policy.override, selected);
       logger?.debug({ jobId: job.id, digest: result.digest, stats: result.stats, skipped: result.skipped }, 'copy finished');
-      return followReferrers(referrerJob, selected, result);
+      return followReferrers(referrerJob, selected, result, referrers);
     }
 
     if (!policy.deletes) {

@@ -84,6 +84,13 @@ describe('initial replication of images pushed before ferry existed', () => {
     expect(await digestAt(destination, 'team/app', 'v1')).toBeUndefined();
   });
 
+  it('hands workers the first job at once, then enqueues in batches doubling up to batchSize', async () => {
+    const batches: number[] = [];
+    const result = await reconcilePolicy({ config, clients: clients(config), policy: 'team', deps: newBackend(), concurrency: 1, batchSize: 2, onEnqueued: (jobs) => batches.push(jobs.length) });
+    expect(result.enqueued).toHaveLength(6);
+    expect(batches).toEqual([1, 2, 2, 1]);
+  });
+
   it('enqueues those copies as reconcile jobs; running them converges; a second reconcile finds everything in sync', async () => {
     const backend = newBackend();
     const before = Date.now();

@@ -219,8 +219,10 @@ async function syncAndWait(
     const results = await run(workers.clients, backend);
     const ids = results.flatMap((r) => r.enqueued.map((j) => j.id));
     return await awaitJobs(backend.store, ids, {
-      // SQLite reads are cheap: a short poll ends the wait soon after the last job.
+      // SQLite reads are cheap: a short poll ends the wait soon after the last job, and
+      // each job this process's workers finish looks at once.
       ...(config.backend === 'embedded' ? { pollMs: 50 } : {}),
+      wake: () => workers.pool.handled(),
       onProgress: (t) => status.update(`jobs: ${t.total - t.pending}/${t.total} finished (${t.succeeded} copied or deleted, ${t.skipped} skipped, ${t.dead} dead)`),
     });
   } finally {

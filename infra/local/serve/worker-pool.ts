@@ -30,6 +30,8 @@ export interface WorkerPool {
   start(): void;
   /** Number of jobs running right now. */
   readonly running: number;
+  /** Resolves when the next message this pool runs has been handled (whatever the outcome). */
+  handled(): Promise<void>;
   /**
    * Stop receiving; wait up to graceMs for running jobs; abort and release the rest
    * (visible again at once, for the next process to take).
@@ -65,6 +67,7 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
   const loops: Promise<void>[] = [];
   let stopping = false;
   let wakers: Array<() => void> = [];
+  let handledWaiters: Array<() => void> = [];
 
   function wake(): void {
     const current = wakers;
@@ -95,6 +98,9 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
         logger.error({ jobId: received.message.jobId, key: received.message.key, err }, 'job handler failed');
       } finally {
         entry.settled = true;
+        const waiters = handledWaiters;
+        handledWaiters = [];
+        for (const w of waiters) w();
       }
     })();
     running.add(entry);
@@ -137,6 +143,9 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
     },
     get running() {
       return running.size;
+    },
+    handled() {
+      return new Promise((resolve) => handledWaiters.push(resolve));
     },
     async drain(graceMs) {
       stopping = true;

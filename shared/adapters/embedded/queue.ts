@@ -100,12 +100,15 @@ export function createSqliteQueue(db: Database, clock: Clock, writes?: GroupComm
 
     async receive(max, visibilitySeconds, waitSeconds = 0) {
       assertOpen();
+      // Taken before the yield below: an interrupt() arriving during it still ends this poll
+      // (a pool draining right after its last job otherwise waited out the whole long poll).
+      const generation = interrupts;
       // SQLite calls are synchronous: without a real yield, a worker loop whose messages are
       // all handled without I/O (duplicates, deferrals) would starve timers and sockets.
       await new Promise<void>((resolve) => setImmediate(resolve));
       if (max < 1) return [];
+      if (interrupts !== generation) return [];
       const deadline = Date.now() + Math.max(0, waitSeconds) * 1000;
-      const generation = interrupts;
       for (;;) {
         const got = receiveNow.immediate(max, visibilitySeconds * 1000);
         const left = deadline - Date.now();
