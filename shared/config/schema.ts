@@ -150,7 +150,7 @@ export const configSchema = z.strictObject({
   policies: z.array(policy).default([]).describe('What to replicate: each matching event makes one job per destination.'),
   worker: z.strictObject({
     concurrency: z.number().int().min(1).max(1000).default(3).describe('Jobs at once (Lambda: reserved concurrency).'),
-    blobConcurrency: z.number().int().min(1).max(64).default(4).describe('Blobs at once within a job.'),
+    blobConcurrency: z.number().int().min(1).max(64).default(6).describe('Blobs at once within a job (6, as skopeo and ferry copy).'),
     maxAttempts: z.number().int().min(1).max(100).default(5).describe('Attempts before a job goes to the dead-letter queue.'),
     retryDelay: duration.default(5000).describe('First retry backoff (doubles per attempt with jitter, capped at 15m). e.g. 5s.'),
     bandwidth: bandwidth.default(0).describe('Bytes/s cap for all transfers of a worker; 0 = unlimited; e.g. "50MiB/s".'),

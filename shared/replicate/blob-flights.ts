@@ -82,6 +82,12 @@ export class BlobFlights {
     }
   }
 
+  /** A repository of `registry` the index knows to hold the blob, without waiting or claiming (best effort). */
+  async sighting(registry: string, digest: string): Promise<string | undefined> {
+    const entry = await this.index.get(registry, digest).catch(() => undefined);
+    return entry?.repository;
+  }
+
   /** `repository` holds the blob (found by HEAD, mounted): recorded for everyone, best effort. */
   async sighted(registry: string, digest: string, repository: string): Promise<void> {
     await this.index.record(registry, digest, repository).catch(() => undefined);

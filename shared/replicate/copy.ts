@@ -323,6 +323,17 @@ class CopyRun {
     // Foreign layers live outside the registry (e.g. Windows base layers); they are not pushed.
     if (isNonDistributable(descriptor)) return 'skipped';
     const key: UploadSessionKey = { destinationRegistry: dest.name, repository: repo, digest: descriptor.digest };
+    // A blob the index has seen in another repository of this registry goes straight to a
+    // mount, whose 201 proves it is there: the HEAD that would only find it absent from this
+    // repository is one round trip per shared layer saved. A refused mount falls through.
+    const seen = await this.flights.sighting(this.registryKey, descriptor.digest);
+    if (seen !== undefined && seen !== repo) {
+      const outcome = await this.fromSighting(descriptor, seen);
+      if (outcome) {
+        await this.sessions.clear(key);
+        return outcome;
+      }
+    }
     if (await dest.headBlob(repo, descriptor.digest, signal)) {
       await this.flights.sighted(this.registryKey, descriptor.digest, repo);
       await this.sessions.clear(key);

@@ -43,7 +43,7 @@ describe('a valid config', () => {
     expect(config.registries.src!.limits).toEqual({ concurrency: 8 });
     expect(config.policies[0]).toMatchObject({ repositories: ['**'], tags: ['*'], deletes: false, override: true, destinations: [{ registry: 'dr', repository: '{repository}' }] });
     expect(config.worker).toEqual({
-      concurrency: 3, blobConcurrency: 4, maxAttempts: 5, retryDelay: 5000, bandwidth: 0, visibilityTimeout: 30_000, shutdownGrace: 30_000,
+      concurrency: 3, blobConcurrency: 6, maxAttempts: 5, retryDelay: 5000, bandwidth: 0, visibilityTimeout: 30_000, shutdownGrace: 30_000,
       jobTimeout: 3_600_000, minTransferRate: 1024, minTransferRateWindow: 60_000, maxIndexDepth: 4, maxManifests: 1000,
     });
     expect(config.retention).toBe(30 * 24 * 3600 * 1000);

@@ -97,7 +97,8 @@ describe('one registry on both sides', () => {
 
 describe('corrupted bytes', () => {
   it('fails with a digest error and the destination never gets the blob', async () => {
-    const image = await pushRandomImage(`${src.host}/team/corrupt:v1`, { layerSizes: [30_000, 300_000] });
+    // Large enough that pieces of the body leave before the last one is found bad.
+    const image = await pushRandomImage(`${src.host}/team/corrupt:v1`, { layerSizes: [30_000, 1_500_000] });
     const bad = image.layers[1]!;
     srcProxy.inject({ match: { method: 'GET', path: `/blobs/${bad.digest}` }, fault: { kind: 'corrupt' }, times: Infinity });
     const dest = client('dst', dstProxy.url);
