@@ -8,7 +8,7 @@ import pLimit from 'p-limit';
 import type { RegistryClient } from '../registry/client.js';
 import { RegistryError } from '../registry/errors.js';
 import { parseManifestContent } from '../registry/manifest-content.js';
-import type { Manifest } from '../registry/manifests.js';
+import type { Manifest, ManifestHead } from '../registry/manifests.js';
 import { isNonDistributable, type Descriptor } from '../registry/media-types.js';
 import { backoffDelayMs } from '../retry/backoff.js';
 import { sleep } from '../retry/sleep.js';
@@ -32,6 +32,8 @@ export interface CopyDestination {
   repository: string;
   /** Tag to set at the destination; without one the image is pushed by digest only. */
   tag?: string;
+  /** A HEAD of `tag` at the destination the caller already started (saves a round trip). */
+  tagHead?: Promise<ManifestHead | undefined>;
 }
 
 export interface CopyProgress {
@@ -103,7 +105,7 @@ export async function copyImage(options: CopyOptions): Promise<CopyResult> {
   };
 
   const target = destination.tag ?? manifest.digest;
-  const existing = await destination.client.headManifest(destination.repository, target, signal);
+  const existing = await (destination.tag !== undefined && destination.tagHead ? destination.tagHead : destination.client.headManifest(destination.repository, target, signal));
   if (existing?.digest === manifest.digest) {
     // Digest references end here too: e.g. the deferred job of an index child, which the
     // index's job already copied (policy/plan.ts, the multi-arch rule).

@@ -4,7 +4,7 @@ import type { FerryConfig } from '../config/schema.js';
 import type { Logger } from '../observability/logger.js';
 import { isTag, referenceProblem, repositoryProblem } from '../oci/grammar.js';
 import type { RegistryClient } from '../registry/client.js';
-import type { Manifest } from '../registry/manifests.js';
+import type { Manifest, ManifestHead } from '../registry/manifests.js';
 import { copyImage, SourceManifestNotFoundError, type CopyProgress, type CopyResult } from './copy.js';
 import { digestPushSelected, selectedManifest } from './platforms.js';
 import { followReferrers, prefetchReferrers, referrerTagJob, subjectReferrerJob } from './referrer-jobs.js';
@@ -39,9 +39,9 @@ export function createReplicator(options: ReplicatorOptions): ReplicateJob {
     const src = { client: source, repository: job.source.repository };
     const dst = { client: destination, repository: job.destination.repository };
     /** Copies one manifest of this job (a referrer by digest, a cosign tag) with the job's settings. */
-    const copy = (reference: string, tag: string | undefined, override: boolean, resolved?: Manifest): Promise<CopyResult> => copyImage({
+    const copy = (reference: string, tag: string | undefined, override: boolean, resolved?: Manifest, tagHead?: Promise<ManifestHead | undefined>): Promise<CopyResult> => copyImage({
       source: { ...src, reference, ...(resolved ? { resolved } : {}) },
-      destination: { ...dst, ...(tag !== undefined ? { tag } : {}) },
+      destination: { ...dst, ...(tag !== undefined ? { tag } : {}), ...(tag !== undefined && tagHead ? { tagHead } : {}) },
       blobConcurrency: config.worker.blobConcurrency,
       limits: { maxIndexDepth: config.worker.maxIndexDepth, maxManifests: config.worker.maxManifests },
       override,
@@ -56,6 +56,10 @@ export function createReplicator(options: ReplicatorOptions): ReplicateJob {
     const byTag = await referrerTagJob(referrerJob, job.source.reference);
     if (byTag) return byTag;
 
+    // A tag job asks the destination for its tag while the source's manifest is fetched:
+    // one round trip instead of two before the first blob moves.
+    const tagHead = isTag(job.source.reference) ? destination.headManifest(job.destination.repository, job.source.reference, signal) : undefined;
+    tagHead?.catch(() => undefined);
     const manifest = await source.getManifest(job.source.repository, job.source.reference, signal);
     if (manifest) {
       // A manifest with `subject` pushed on its own (a signature minutes after its image).
@@ -70,7 +74,7 @@ export function createReplicator(options: ReplicatorOptions): ReplicateJob {
       const selected = await selectedManifest(src, manifest, policy.platforms, job.source.reference, signal);
       const from = selected === manifest ? job.source.reference : selected.digest;
       const referrers = prefetchReferrers(referrerJob, selected);
-      const result = await copy(from, isTag(job.source.reference) ? job.source.reference : undefined, policy.override, selected);
+      const result = await copy(from, isTag(job.source.reference) ? job.source.reference : undefined, policy.override, selected, tagHead);
       logger?.debug({ jobId: job.id, digest: result.digest, stats: result.stats, skipped: result.skipped }, 'copy finished');
       return followReferrers(referrerJob, selected, result, referrers);
     }
