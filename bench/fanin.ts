@@ -106,7 +106,7 @@ async function uploadsFromLog(logFile: string, sizes: ReadonlyMap<string, number
   return { perDigest: traffic.uploads, bytes, mounts: traffic.mounts, requests: traffic.requests };
 }
 
-interface RunResult { seconds: number; uploads: Uploads }
+interface RunResult { seconds: number; cpuSeconds: number; uploads: Uploads }
 
 async function runFerry(src: DistributionRegistry, prefix: string, work: string, sizes: Map<string, number>): Promise<RunResult> {
   const dst = await startRegistry({ name: `dst-ferry-${prefix}` });
@@ -120,7 +120,7 @@ async function runFerry(src: DistributionRegistry, prefix: string, work: string,
     }));
     const m = await measure('bin/ferry', ['sync', '--wait', '--json', '--config', configPath], { timeoutMs: 300_000 });
     if (process.env.FANIN_LOGS) await writeFile(join(process.env.FANIN_LOGS, `${prefix}-${Date.now()}-${m.seconds.toFixed(2)}.log`), m.stderr);
-    return { seconds: m.seconds, uploads: await uploadsFromLog(dst.logFile, sizes) };
+    return { seconds: m.seconds, cpuSeconds: m.cpuSeconds, uploads: await uploadsFromLog(dst.logFile, sizes) };
   } finally {
     await dst.stop();
   }
@@ -135,7 +135,7 @@ async function runSkopeo(src: DistributionRegistry, prefix: string, work: string
     for (let i = 0; i < REPOS; i++) images[`${prefix}/${name(i)}`] = [];
     await writeFile(file, stringify({ [src.host]: { 'tls-verify': false, images } }));
     const m = await measure('skopeo', ['sync', '--src', 'yaml', '--dest', 'docker', '--dest-tls-verify=false', file, dst.host], { timeoutMs: 300_000 });
-    return { seconds: m.seconds, uploads: await uploadsFromLog(dst.logFile, sizes) };
+    return { seconds: m.seconds, cpuSeconds: m.cpuSeconds, uploads: await uploadsFromLog(dst.logFile, sizes) };
   } finally {
     await dst.stop();
   }
@@ -218,7 +218,7 @@ async function main(): Promise<void> {
         }
         const f = results[c.prefix]!.ferry.at(-1)!;
         const s = results[c.prefix]!.skopeo.at(-1)!;
-        log(`round ${round}/${ROUNDS} ${c.tags} tag(s): ferry ${f.seconds.toFixed(2)} s ${mb(f.uploads.bytes)}, skopeo ${s.seconds.toFixed(2)} s ${mb(s.uploads.bytes)}`);
+        log(`round ${round}/${ROUNDS} ${c.tags} tag(s): ferry ${f.seconds.toFixed(2)} s (cpu ${f.cpuSeconds.toFixed(2)} s) ${mb(f.uploads.bytes)}, skopeo ${s.seconds.toFixed(2)} s (cpu ${s.cpuSeconds.toFixed(2)} s) ${mb(s.uploads.bytes)}`);
       }
     }
 
