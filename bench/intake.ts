@@ -2,7 +2,7 @@
 // Distribution push events, one per request, each for a distinct tag (so every accepted
 // request makes one new job), over 1, 16 and 64 connections. Reports requests/s, latency
 // percentiles, and checks that the jobs in the database equal the 2xx answers.
-//   npx tsx bench/intake.ts [--seconds 10] [--connections 1,16,64]
+//   npx tsx bench/intake.ts [--seconds 10] [--connections 1,16,64]   (FERRY_NODE_ARGS: extra node flags for ferry serve)
 // Needs wrk (Debian: apt-get install wrk). The process logs at its default level (info:
 // one line per accepted webhook) to a file. Its single worker is pointed at a registry
 // address that never answers (TEST-NET-1), so it holds one job for the whole run and the
@@ -75,7 +75,9 @@ async function main(): Promise<void> {
   await writeFile(join(dir, 'post.lua'), WRK_SCRIPT);
   const log = openSync(join(dir, 'ferry.log'), 'a');
   const cli = await builtCli();
-  const ferry = spawn(process.execPath, [cli, 'serve', '--config', configPath, '--listen', `127.0.0.1:${port}`], { stdio: ['ignore', log, log] });
+  // FERRY_NODE_ARGS="--cpu-prof --cpu-prof-dir=DIR": profile the server (written when it stops).
+  const nodeArgs = (process.env.FERRY_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const ferry = spawn(process.execPath, [...nodeArgs, cli, 'serve', '--config', configPath, '--listen', `127.0.0.1:${port}`], { stdio: ['ignore', log, log] });
   const url = `http://127.0.0.1:${port}`;
   try {
     for (let i = 0; ; i++) {

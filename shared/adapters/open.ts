@@ -8,6 +8,8 @@ export interface OpenBackendOptions {
   clock?: Clock;
   /** AWS only: explicit SQS / DynamoDB endpoints (emulators). */
   endpoints?: { sqs?: string; dynamodb?: string };
+  /** Embedded only: a long-running process checkpoints its WAL from a background thread. */
+  longRunning?: boolean;
 }
 
 export async function openBackend(config: FerryConfig, options: OpenBackendOptions = {}): Promise<Backend> {
@@ -20,5 +22,9 @@ export async function openBackend(config: FerryConfig, options: OpenBackendOptio
       ...(options.endpoints ? { endpoints: options.endpoints } : {}),
     });
   }
-  return openEmbeddedBackend({ dataDir: config.dataDir, ...(options.clock ? { clock: options.clock } : {}) });
+  return openEmbeddedBackend({
+    dataDir: config.dataDir,
+    ...(options.clock ? { clock: options.clock } : {}),
+    ...(options.longRunning ? { backgroundCheckpoints: true } : {}),
+  });
 }

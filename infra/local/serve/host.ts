@@ -82,7 +82,7 @@ export async function startHost(options: HostOptions): Promise<Host> {
   }
 
   const metrics = new FerryMetrics({ defaultMetrics: true });
-  const backend = options.backend ?? (await openBackend(config));
+  const backend = options.backend ?? (await openBackend(config, { longRunning: true }));
   if (backend.recoverAbandoned) {
     // A killed predecessor's jobs run now, not after their visibility timeout.
     try {

@@ -1,6 +1,7 @@
 // The embedded backend: queue, job store and blob index in one SQLite file under dataDir.
 import { systemClock, type Backend, type Clock } from '../../jobs/ports.js';
 import { createSqliteBlobIndex } from './blob-index.js';
+import { startCheckpointer } from './checkpointer.js';
 import { openDatabase } from './database.js';
 import { GroupCommit } from './group-commit.js';
 import { createSqliteRateStore } from './rate-store.js';
@@ -12,6 +13,8 @@ export interface EmbeddedBackendOptions {
   dataDir: string;
   /** Injected by tests to expire visibility timeouts and leases without sleeping. */
   clock?: Clock;
+  /** Checkpoint the WAL from a background thread (long-running writers: `ferry serve`). */
+  backgroundCheckpoints?: boolean;
 }
 
 export function openEmbeddedBackend(options: EmbeddedBackendOptions): Backend {
@@ -22,7 +25,8 @@ export function openEmbeddedBackend(options: EmbeddedBackendOptions): Backend {
   const queue = createSqliteQueue(db, clock, writes);
   const store = createSqliteStore(db, clock, writes);
   const blobIndex = createSqliteBlobIndex(db, clock);
-  const control = createSqliteControlStore(db, clock);
+  const control = createSqliteControlStore(db, clock, writes);
+  const checkpointer = options.backgroundCheckpoints ? startCheckpointer(db) : undefined;
   let closed = false;
   return {
     queue,
@@ -37,6 +41,7 @@ export function openEmbeddedBackend(options: EmbeddedBackendOptions): Backend {
     async close() {
       if (closed) return;
       closed = true;
+      await checkpointer?.stop();
       queue.close();
       db.close();
     },
