@@ -210,6 +210,19 @@ describe('network failures', () => {
     proxy.reset();
   });
 
+  it('retries a 500 to a blob HEAD or GET (Distribution racing an upload of that blob), never to a write', async () => {
+    proxy.reset();
+    const layer = image.layers[0]!;
+    proxy.failWith({ method: 'HEAD', path: `/blobs/${layer.digest}` }, 500, 1);
+    expect(await client(proxy.url).headBlob('lib/app', layer.digest)).toEqual({ size: layer.size });
+    expect(proxy.count({ method: 'HEAD', path: `/blobs/${layer.digest}` })).toBe(2);
+    proxy.failWith({ method: 'POST', path: '/blobs/uploads/' }, 500, 1);
+    const error = await client(proxy.url).startUpload('lib/copy').catch((e: unknown) => e);
+    expect(error).toMatchObject({ registry: 'reg', status: 500 });
+    expect(proxy.count({ method: 'POST', path: '/blobs/uploads/' })).toBe(1);
+    proxy.reset();
+  });
+
   it('gives up after its retries with a transient error carrying the status and OCI code', async () => {
     proxy.failWith({ method: 'GET', path: '/manifests/v1' }, 503, 10);
     const error = await client(proxy.url).getManifest('lib/app', 'v1').catch((e: unknown) => e);
