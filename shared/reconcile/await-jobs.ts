@@ -65,9 +65,24 @@ export async function awaitJobs(store: Pick<JobStore, 'get'>, jobIds: Iterable<s
       tally.pending = pending.length;
       options.onProgress?.({ ...tally, deadJobs: [...tally.deadJobs] });
     }
-    if (pending.length > 0 && finished.size < round.length) {
-      await (options.wake ? Promise.race([pause(pollMs, options.signal), options.wake()]) : pause(pollMs, options.signal));
-    }
+    if (pending.length > 0 && finished.size < round.length) await nextRound(pollMs, options);
   }
   return tally;
+}
+
+/** Waits `pollMs`, or less when woken; a pause cut short leaves no timer to hold the process open. */
+async function nextRound(pollMs: number, options: AwaitJobsOptions): Promise<void> {
+  if (!options.wake) {
+    await pause(pollMs, options.signal);
+    return;
+  }
+  const done = new AbortController();
+  const relay = (): void => done.abort();
+  options.signal?.addEventListener('abort', relay, { once: true });
+  try {
+    await Promise.race([pause(pollMs, done.signal), options.wake()]);
+  } finally {
+    done.abort();
+    options.signal?.removeEventListener('abort', relay);
+  }
 }
