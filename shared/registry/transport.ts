@@ -122,11 +122,7 @@ setFlagsFromString('--liftoff-only');
 
 const RETRY_STATUSES = new Set([429, 502, 503, 504]);
 
-/**
- * Reads may also be retried after a 500: Distribution answers one to a blob HEAD or GET that
- * races another repository's upload of the same blob (its filesystem driver rewrites the
- * link file in place), and waiting for the job's retry instead cost seconds (bench/fanin.ts).
- */
+/** Requests that may be sent again whatever the first attempt did at the registry. */
 function idempotent(method: HttpMethod): boolean {
   return method === 'GET' || method === 'HEAD';
 }
@@ -213,6 +209,9 @@ export class Transport {
         }
         throw e;
       }
+      // Reads are also retried after a 500: Distribution answers one to a blob HEAD or GET racing
+      // another repository's upload of that blob, and the job's own retry cost seconds
+      // (bench/fanin.ts).
       if (attempt >= attempts || !(RETRY_STATUSES.has(res.status) || (res.status === 500 && idempotent(req.method)))) return res;
       const retryAfterMs = parseRetryAfter(res.header('retry-after'));
       if (retryAfterMs !== undefined && retryAfterMs > this.retryOptions.maxDelayMs) return res;
