@@ -80,4 +80,7 @@ export async function main(argv: string[] = process.argv): Promise<void> {
   }
 }
 
-await main();
+main().catch((error: unknown) => {
+  reportError(error);
+  process.exit(EXIT_FAILURE);
+});

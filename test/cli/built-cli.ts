@@ -1,4 +1,4 @@
-// The real product build (esbuild bundle with code splitting) in a private directory, run
+// The real product build (dist/cli.js starting the dist/ferry.cjs bundle) in a private directory, run
 // as users run it: a child process whose HOME is that directory, with no Docker config.
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
