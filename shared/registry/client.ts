@@ -12,6 +12,7 @@ import { deleteManifest, getManifest, headManifest, putManifest, type Manifest, 
 import { RateController, type RateEvent, type RateStore } from './rate-control.js';
 import type { Descriptor } from './media-types.js';
 import { referrersApi } from './referrers.js';
+import { TagListings } from './tag-listings.js';
 import { RegistrySession } from './session.js';
 import { DEFAULT_RATE_FLOOR, type RateFloor } from './transfer-rate.js';
 import type { RegistryRequestObserver, RetryOptions } from './transport.js';
@@ -51,6 +52,9 @@ export interface RegistryClientOptions {
   observer?: RegistryRequestObserver;
 }
 
+/** How long a registry that has no referrers API is taken at its word. */
+const REFERRERS_API_RECHECK_MS = 10 * 60_000;
+
 export class RegistryClient {
   readonly name: string;
   readonly url: string;
@@ -62,6 +66,8 @@ export class RegistryClient {
   private readonly throttle: BandwidthLimiter | undefined;
   private readonly rateFloor: RateFloor;
   private readonly upload: NonNullable<RegistryClientOptions['upload']>;
+  private readonly listings = new TagListings();
+  private referrersApiMissingUntil = 0;
 
   constructor(options: RegistryClientOptions) {
     this.name = options.name;
@@ -116,8 +122,15 @@ export class RegistryClient {
   }
 
   /** OCI 1.1 referrers of a digest; undefined when the registry has no referrers API (404). */
-  referrers(repository: string, digest: string, options: { artifactType?: string; signal?: AbortSignal } = {}): Promise<Descriptor[] | undefined> {
-    return referrersApi(this.session, repository, digest, options);
+  async referrers(repository: string, digest: string, options: { artifactType?: string; signal?: AbortSignal } = {}): Promise<Descriptor[] | undefined> {
+    // A registry without the API (a 404 that is not an OCI error) is not asked again for a while.
+    if (performance.now() < this.referrersApiMissingUntil) return undefined;
+    const answer = await referrersApi(this.session, repository, digest, options);
+    if (answer === 'no-api') {
+      this.referrersApiMissingUntil = performance.now() + REFERRERS_API_RECHECK_MS;
+      return undefined;
+    }
+    return answer;
   }
 
   /** true = deleted, false = was not there. */
@@ -161,8 +174,23 @@ export class RegistryClient {
     return uploadBlob(this.session, repository, blob, source, { ...this.upload, ...options });
   }
 
+  /** Tags of a repository; a listing read to its end is remembered for `recentTags`. */
   tags(repository: string, options?: ListOptions): AsyncIterable<string> {
-    return listTags(this.session, repository, options);
+    const listing = listTags(this.session, repository, options);
+    const remember = (tags: ReadonlySet<string>): void => this.listings.remember(repository, tags);
+    return (async function* () {
+      const seen = new Set<string>();
+      for await (const tag of listing) {
+        seen.add(tag);
+        yield tag;
+      }
+      remember(seen);
+    })();
+  }
+
+  /** The tags of this repository from a complete listing read in the last `maxAgeMs`, if any. */
+  recentTags(repository: string, maxAgeMs: number): ReadonlySet<string> | undefined {
+    return this.listings.recent(repository, maxAgeMs);
   }
 
   catalog(options?: ListOptions): AsyncIterable<string> {

@@ -8,7 +8,7 @@ import { repositoryScope } from './auth.js';
 import { MAX_MANIFEST_BYTES } from './manifests.js';
 import { MediaTypes, type Descriptor } from './media-types.js';
 import type { RegistrySession } from './session.js';
-import { readAll } from './transport.js';
+import { parseOciErrors, readAll, readBounded } from './transport.js';
 import { nextLink } from './listing.js';
 
 export { COSIGN_SUFFIXES, cosignTag, followsSubject, parseReferrerTag, referrersTag } from './referrer-tags.js';
@@ -27,12 +27,14 @@ export function emptyReferrersIndex(): { schemaVersion: 2; mediaType: string; ma
 
 /**
  * `GET /v2/<name>/referrers/<digest>`: the descriptors (every page, following Link), or
- * undefined when the registry has no referrers API (404). `artifactType` filters when the
- * registry applies it (OCI-Filters-Applied), else here.
+ * undefined when the first page answers 404: 'no-api' when that 404 is not an OCI error (the
+ * route itself is unknown, as on Distribution 2.8), undefined for an OCI error (a registry with
+ * the API that does not know the repository). `artifactType` filters when the registry
+ * applies it (OCI-Filters-Applied), else here.
  */
 export async function referrersApi(
   session: RegistrySession, repository: string, digest: string, options: { artifactType?: string; signal?: AbortSignal } = {},
-): Promise<Descriptor[] | undefined> {
+): Promise<Descriptor[] | 'no-api' | undefined> {
   let url: URL | undefined = session.resolve(`/v2/${repository}/referrers/${digest}`);
   if (options.artifactType) url.searchParams.set('artifactType', options.artifactType);
   const out: Descriptor[] = [];
@@ -46,10 +48,10 @@ export async function referrersApi(
       scopes: [repositoryScope(repository, ['pull'])], context: { repository, reference: digest }, ...(options.signal ? { signal: options.signal } : {}),
     });
     if (res.status === 404) {
-      await res.body.dump();
+      const text = await readBounded(res.body, 4096).catch(() => '');
       // A later page vanishing is an error; the first one missing means "no API".
       if (out.length > 0 || seen.size > 1) throw session.error(`referrers of ${repository}@${digest} at registry ${session.registry}: a later page answered 404`, { repository, reference: digest, status: 404 });
-      return undefined;
+      return parseOciErrors(text) ? undefined : 'no-api';
     }
     if (res.status !== 200) return session.fail(res, { method: 'GET', repository, reference: digest }, `GET referrers of ${repository}@${digest}`);
     if ((res.header('oci-filters-applied') ?? '').split(',').map((s) => s.trim()).includes('artifactType')) filtered = true;

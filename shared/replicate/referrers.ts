@@ -77,8 +77,11 @@ export function wantsArtifactType(options: ReferrerOptions, artifactType: string
  * more), that is one round trip per image instead of two; where it exists, the tag's answer
  * is dropped, failure included.
  */
-export async function ociReferrers(side: Side, subject: string, signal?: AbortSignal): Promise<{ api: boolean; manifests: Descriptor[] }> {
-  const fallback = side.client.getManifest(side.repository, referrersTag(subject), signal).then(
+export async function ociReferrers(
+  side: Side, subject: string, signal?: AbortSignal, knownTags?: ReadonlySet<string>,
+): Promise<{ api: boolean; manifests: Descriptor[] }> {
+  // A tag missing from a listing just read is not asked for (see TAG_LISTING_MAX_AGE_MS).
+  const fallback = (knownTags && !knownTags.has(referrersTag(subject)) ? Promise.resolve(undefined) : side.client.getManifest(side.repository, referrersTag(subject), signal)).then(
     (index) => ({ index }),
     (error: unknown) => ({ error }),
   );
@@ -90,17 +93,28 @@ export async function ociReferrers(side: Side, subject: string, signal?: AbortSi
   return { api: false, manifests: indexDescriptors(answer.index.bytes, () => new Error(`${side.client.name}/${side.repository}:${referrersTag(subject)} is not an image index`)) };
 }
 
+/**
+ * How old a complete tag listing of the source repository (reconcile reads one before it
+ * enqueues the repository's jobs) may be for its absence of a referrer tag (`sha256-<hex>`,
+ * cosign's `.sig`/`.att`/`.sbom`) to stand for the registry's answer: 4 of a job's 5 referrer
+ * requests (bench/fanin.ts). A tag pushed after the listing arrives by its own event (webhook)
+ * or the next reconcile, as any tag pushed after a listing does.
+ */
+export const TAG_LISTING_MAX_AGE_MS = 60_000;
+
 /** Referrers of one subject at the source that the options select (OCI and cosign's tags asked at once). */
 export async function findReferrers(source: Side, subject: string, options: ReferrerOptions, signal?: AbortSignal): Promise<FoundReferrer[]> {
+  const knownTags = source.client.recentTags(source.repository, TAG_LISTING_MAX_AGE_MS);
   const oci = async (): Promise<FoundReferrer[]> => {
     if (!options.referrers) return [];
-    const { manifests } = await ociReferrers(source, subject, signal);
+    const { manifests } = await ociReferrers(source, subject, signal, knownTags);
     return manifests.filter((d) => wantsArtifactType(options, d.artifactType)).map((descriptor) => ({ subject, descriptor }));
   };
   const cosign = async (): Promise<FoundReferrer[]> => {
     if (!options.digestTags) return [];
     const heads = await Promise.all(COSIGN_SUFFIXES.map(async (suffix) => {
       const tag = cosignTag(subject, suffix);
+      if (knownTags && !knownTags.has(tag)) return undefined;
       const head = await source.client.headManifest(source.repository, tag, signal);
       return head ? { subject, tag, descriptor: { digest: head.digest, mediaType: head.mediaType ?? MediaTypes.ociManifest, size: head.size ?? 0 } } : undefined;
     }));

@@ -9,7 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configSchema, type FerryConfig } from '../../shared/config/schema.js';
 import { verifyPolicy } from '../../shared/reconcile/verify.js';
 import { RegistryClient } from '../../shared/registry/client.js';
-import { mergeFallbackIndex } from '../../shared/replicate/referrers.js';
+import { findReferrers, mergeFallbackIndex } from '../../shared/replicate/referrers.js';
+import type { RegistryRequestObservation } from '../../shared/registry/transport.js';
 import { createReplicator } from '../../shared/replicate/replicator.js';
 import type { ReplicationTask } from '../../shared/replicate/types.js';
 import { pushRandomImage } from '../testbed/images.js';
@@ -160,6 +161,74 @@ describe('on registries without the referrers API (the fallback tag schema)', ()
       expect(await run(cfg, { registry: 'src', repository: repo, reference }, { registry: 'dst', repository: repo }), reference).toMatchObject({ action: 'skipped', reason: expect.stringMatching(/is not at dst\/team\/late/) });
     }
     expect(await headDigest(plainDst.url, repo, sbom.digest)).toBeUndefined();
+  });
+});
+
+describe('what the source is asked, when reconcile has just listed the repository', () => {
+  /** A client of the plain source that records the path of every request it sends. */
+  function countingClient(): { client: RegistryClient; paths: string[] } {
+    const paths: string[] = [];
+    const client = new RegistryClient({
+      name: 'counted', url: plainSrc.url, insecure: true, limits: { concurrency: 16 },
+      observer: (o: RegistryRequestObservation) => paths.push(`${o.method} ${o.path}`),
+    });
+    return { client, paths };
+  }
+  const drain = async (tags: AsyncIterable<string>): Promise<string[]> => {
+    const out: string[] = [];
+    for await (const t of tags) out.push(t);
+    return out;
+  };
+  const options = { referrers: true, digestTags: true };
+
+  it('asks for no referrer tag the listing lacks, and for the referrers API once per registry without it', async () => {
+    const repo = 'listed/plain';
+    const image = await imageAt(plainSrc.url, repo, 'v1');
+    const other = await imageAt(plainSrc.url, repo, 'v2');
+    const { client, paths } = countingClient();
+    try {
+      expect(await drain(client.tags(repo))).toEqual(['v1', 'v2']);
+      paths.length = 0;
+      expect(await findReferrers({ client, repository: repo }, image.digest, options)).toEqual([]);
+      // Distribution 2.8 has no referrers API (404): that is the only request, and only once.
+      expect(paths).toEqual([`GET /v2/${repo}/referrers/${image.digest}`]);
+      paths.length = 0;
+      expect(await findReferrers({ client, repository: repo }, other.digest, options)).toEqual([]);
+      expect(paths).toEqual([]);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('still finds the referrers whose tags the listing holds', async () => {
+    const repo = 'listed/signed';
+    const image = await imageAt(plainSrc.url, repo, 'v1');
+    const sig = await pushCosignTag(plainSrc.url, repo, image.digest, 'sig');
+    const sbom = await pushArtifact(plainSrc.url, repo, image, { artifactType: SBOM, maintainIndex: true });
+    const { client, paths } = countingClient();
+    try {
+      await drain(client.tags(repo));
+      paths.length = 0;
+      const found = await findReferrers({ client, repository: repo }, image.digest, options);
+      expect(found.map((f) => f.descriptor.digest).sort()).toEqual([sig.digest, sbom.digest].sort());
+      const tag = image.digest.replace(':', '-');
+      // The index tag and the .sig tag are read; .att and .sbom, absent from the listing, are not.
+      expect(paths.filter((p) => p.includes('/manifests/')).sort()).toEqual([`GET /v2/${repo}/manifests/${tag}`, `HEAD /v2/${repo}/manifests/${tag}.sig`]);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('without a listing (a webhook job, ferry copy) every referrer tag is asked for', async () => {
+    const repo = 'listed/unlisted';
+    const image = await imageAt(plainSrc.url, repo, 'v1');
+    const { client, paths } = countingClient();
+    try {
+      expect(await findReferrers({ client, repository: repo }, image.digest, options)).toEqual([]);
+      expect(paths.filter((p) => p.includes('/manifests/'))).toHaveLength(4);
+    } finally {
+      await client.close();
+    }
   });
 });
 
