@@ -44,8 +44,20 @@ const dir = cacheDirectory();
 const command = /^[a-z][a-z-]{0,30}$/.test(process.argv[2] ?? '') ? process.argv[2] : 'ferry';
 /** The bundle's content hash, written here by scripts/build.mjs: a cache never outlives its code. */
 declare const FERRY_BUNDLE_HASH: string;
-const prefix = `${FERRY_BUNDLE_HASH}-`;
+// Per install as well: V8 gives functions from a cache the file name they were compiled under,
+// so a cache shared by two copies of one build would show the other copy's path in stacks.
+const install = `${(stableHash(bundle) >>> 0).toString(16)}-`;
+const prefix = `${install}${FERRY_BUNDLE_HASH}-`;
 const stem = `${prefix}${process.version}-${process.arch}-${command}-`;
+/** Cache files nobody has written for this long belong to installs that are gone. */
+const ABANDONED_MS = 7 * 24 * 3600_000;
+
+/** FNV-1a: a short stable name for a path (no crypto module to load for it). */
+function stableHash(text: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193);
+  return hash;
+}
 
 /**
  * A cache file is named after the CPU milliseconds of the run that wrote it: a run that works
@@ -80,10 +92,13 @@ if (dir) {
       const temporary = `${file}.${process.pid}`;
       writeFileSync(temporary, script.createCachedData(), { mode: 0o600 });
       renameSync(temporary, file);
-      // The cache replaced, and those of earlier builds, are never read again.
+      // The cache replaced, this install's earlier builds' and abandoned ones are never read again.
+      const now = Date.now();
       for (const name of readdirSync(dir)) {
         const path = join(dir, name);
-        if (path !== file && (!name.startsWith(prefix) || name.startsWith(stem))) rmSync(path, { force: true });
+        if (path === file) continue;
+        const stale = name.startsWith(stem) || (name.startsWith(install) && !name.startsWith(prefix));
+        if (stale || now - statSync(path).mtimeMs > ABANDONED_MS) rmSync(path, { force: true });
       }
     } catch {
       // The next run compiles again; nothing else depends on the cache.

@@ -26,7 +26,7 @@ describe('the CLI code cache', () => {
     expect((await cli.run(['--version'])).code).toBe(0);
     const first = await files();
     expect(first).toHaveLength(1);
-    expect(first[0]).toMatch(new RegExp(`^[0-9a-f]{16}-${process.version.replace(/\./g, '\\.')}-${process.arch}-ferry-\\d+\\.bin$`));
+    expect(first[0]).toMatch(new RegExp(`^[0-9a-f]{1,8}-[0-9a-f]{16}-${process.version.replace(/\./g, '\\.')}-${process.arch}-ferry-\\d+\\.bin$`));
     const info = await stat(join(cacheDir, first[0]!));
     expect(info.mode & 0o777).toBe(0o600);
     expect((await stat(cacheDir)).mode & 0o777).toBe(0o700);

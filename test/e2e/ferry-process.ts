@@ -32,6 +32,9 @@ function removeStaleBuilds(): void {
   }
 }
 
+/** The CLI's code cache (infra/local/cli-boot.ts) lives and goes with this build. */
+const CACHE_ENV = { XDG_CACHE_HOME: join(BUILD_DIR, 'cache') };
+
 let built: Promise<string> | undefined;
 /** Builds the CLI once per test process; returns the path of cli.js. */
 export function builtCli(): Promise<string> {
@@ -71,7 +74,7 @@ export interface CliResult {
 
 /** Runs `ferry <args>` to completion. */
 export async function ferryCli(args: string[], opts: { timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
-  const child = spawn(process.execPath, await nodeArgs(args), { cwd: REPO_ROOT, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, await nodeArgs(args), { cwd: REPO_ROOT, env: { ...process.env, ...CACHE_ENV, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
   track(child);
   let stdout = '';
   let stderr = '';
@@ -128,7 +131,7 @@ export async function startFerryServe(opts: { configPath: string; port: number; 
   const launch = async () => {
     child = spawn(process.execPath, await nodeArgs(['serve', '--config', opts.configPath, '--listen', `127.0.0.1:${opts.port}`]), {
       cwd: REPO_ROOT,
-      env: { ...process.env, ...opts.env },
+      env: { ...process.env, ...CACHE_ENV, ...opts.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     track(child);
