@@ -2,7 +2,7 @@
 // for blob downloads, one for everything else), the trust and proxy settings of the registry,
 // its request-rate limit, timeouts, network errors mapped to RegistryError, and a few
 // in-client retries of 429/5xx answers (honouring Retry-After) for replayable requests.
-import { pipeline, Transform, type Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { setFlagsFromString } from 'node:v8';
 import { Agent, Pool, ProxyAgent, type AgentOptions, type Dispatcher } from './undici.js';
 import { USER_AGENT } from '../version.js';
@@ -361,12 +361,12 @@ function requestBody(body: Buffer | string | Readable, tap: BodyTap | undefined)
 const UPLOAD_PIECE = 256 * 1024;
 
 /**
- * A streamed body as undici sends it, each chunk shown to the tap before it passes on. A
- * Transform, not an async generator: iterating a Readable reads everything buffered at once,
- * which concatenates (copies) the chunks, a third of a TLS copy's CPU in profiles.
- * Chunks arrive as the source's TLS records were read (16-32 KiB); undici writes each piece
- * it is given with its own socket write, so they are joined into pieces of UPLOAD_PIECE:
- * a sixteenth of the writes (and of the stream callbacks behind each), one copy per byte.
+ * A streamed body as undici sends it, each chunk shown to the tap before it passes on.
+ * Neither a Transform nor an async generator: a Transform's writable side runs its own
+ * buffering and callbacks per chunk, and iterating a Readable reads everything buffered at
+ * once (a copy). Chunks arrive as the source's TLS records were read (16-32 KiB); undici
+ * writes each piece it is given with its own socket write, so they are joined into pieces of
+ * UPLOAD_PIECE: a sixteenth of the writes (and of the stream callbacks behind each).
  */
 function tapped(source: Readable, tap: BodyTap): Readable {
   let held: Buffer[] = [];
@@ -377,35 +377,50 @@ function tapped(source: Readable, tap: BodyTap): Readable {
     heldBytes = 0;
     return piece;
   };
-  const out = new Transform({
+  const out = new Readable({
     // The source's own buffering is enough; a second 1 MiB here would only hold more in memory.
     highWaterMark: 64 * 1024,
-    transform(chunk: Buffer, _encoding, callback) {
-      try {
-        tap.chunk(chunk);
-      } catch (e) {
-        callback(e as Error);
-        return;
-      }
-      held.push(chunk);
-      heldBytes += chunk.length;
-      // Also send what is held when the source has nothing more right now: a slow source's
-      // bytes must not wait for a full piece.
-      if (heldBytes >= UPLOAD_PIECE || source.readableLength === 0) callback(null, release());
-      else callback();
+    read() {
+      source.resume();
     },
-    flush(callback) {
-      try {
-        tap.end();
-      } catch (e) {
-        callback(e as Error);
-        return;
-      }
-      callback(null, heldBytes > 0 ? release() : undefined);
+    destroy(error, callback) {
+      // A failed or abandoned request stops the source.
+      source.off('data', onData);
+      if (!source.destroyed) source.destroy(error ?? undefined);
+      callback(error);
     },
   });
-  // Errors travel both ways: a failing source fails the request, a failed request stops the source.
-  pipeline(source, out, () => undefined);
+  const onData = (chunk: Buffer): void => {
+    try {
+      tap.chunk(chunk);
+    } catch (e) {
+      out.destroy(e as Error);
+      return;
+    }
+    held.push(chunk);
+    heldBytes += chunk.length;
+    // Also send what is held when the source has nothing more right now: a slow source's
+    // bytes must not wait for a full piece.
+    if ((heldBytes >= UPLOAD_PIECE || source.readableLength === 0) && !out.push(release())) source.pause();
+  };
+  let ended = false;
+  source.on('data', onData);
+  source.once('end', () => {
+    ended = true;
+    try {
+      tap.end();
+    } catch (e) {
+      out.destroy(e as Error);
+      return;
+    }
+    if (heldBytes > 0) out.push(release());
+    out.push(null);
+  });
+  // A failing source fails the request; so does one closed before its end without an error.
+  source.once('error', (error) => out.destroy(error));
+  source.once('close', () => {
+    if (!ended) out.destroy(Object.assign(new Error('request body source closed before its end'), { code: 'ERR_STREAM_PREMATURE_CLOSE' }));
+  });
   return out;
 }
 
