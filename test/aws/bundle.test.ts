@@ -52,10 +52,28 @@ const ENTRY_BUDGET: Record<string, number> = { webhook: 400 * KB, worker: 800 * 
 /** Median import budget of the webhook entry (ms), the function on the registries' request path. */
 const WEBHOOK_IMPORT_BUDGET_MS = 80;
 const RUNS = 10;
+/**
+ * The budget was set on this project's 2-core machine when `node -e 0` took a median 25 ms
+ * (bench/README.md, 2026-12-02 09:40). The same kind of machine is not always as fast (52 ms
+ * on a later day, every import and test slower alike), so the budget scales with the start-up
+ * of a bare node measured next to the import, never below its own value.
+ */
+const REFERENCE_NODE_START_MS = 25;
 
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   return (sorted[RUNS / 2 - 1]! + sorted[RUNS / 2]!) / 2;
+}
+
+/** Median wall milliseconds of a bare `node -e 0`, as bench/copy.ts measures it. */
+async function nodeStartMedian(): Promise<number> {
+  const wall: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    const started = performance.now();
+    await run(process.execPath, ['-e', '0'], { cwd: tmpdir(), env: { PATH: process.env.PATH ?? '' }, timeout: 60_000 });
+    wall.push(performance.now() - started);
+  }
+  return median(wall);
 }
 
 /** Median wall and CPU milliseconds of importing the entry, each in a fresh node process. */
@@ -83,11 +101,14 @@ describe('Lambda bundles', () => {
   it.each(HANDLERS)('%s: self-contained ESM that exports handler; entry within budget; import time', async (name) => {
     const bundle = bundles.get(name)!;
     const { wall, cpu } = await importMedians(name);
-    console.log(`bundle ${name}: entry ${(bundle.code.length / 1024).toFixed(0)} KiB, all chunks ${(bundle.totalCodeBytes / 1024).toFixed(0)} KiB, import median of ${RUNS}: ${cpu.toFixed(0)} ms CPU, ${wall.toFixed(0)} ms wall (load average ${loadavg()[0]!.toFixed(1)})`);
+    const nodeStart = name === 'webhook' ? await nodeStartMedian() : undefined;
+    const budget = nodeStart === undefined ? undefined : WEBHOOK_IMPORT_BUDGET_MS * Math.max(1, nodeStart / REFERENCE_NODE_START_MS);
+    console.log(`bundle ${name}: entry ${(bundle.code.length / 1024).toFixed(0)} KiB, all chunks ${(bundle.totalCodeBytes / 1024).toFixed(0)} KiB, import median of ${RUNS}: ${cpu.toFixed(0)} ms CPU, ${wall.toFixed(0)} ms wall (load average ${loadavg()[0]!.toFixed(1)})` +
+      (budget === undefined ? '' : `; node -e 0 median ${nodeStart!.toFixed(0)} ms (reference ${REFERENCE_NODE_START_MS} ms): import budget ${budget.toFixed(0)} ms CPU`));
     expect(bundle.code.length).toBeLessThanOrEqual(ENTRY_BUDGET[name]!);
     // Chunks are loaded on first use; still, nothing huge (e.g. the CDK) may slip in.
     expect(bundle.totalCodeBytes).toBeLessThan(2 * 1024 * 1024);
-    if (name === 'webhook') expect(cpu).toBeLessThanOrEqual(WEBHOOK_IMPORT_BUDGET_MS);
+    if (budget !== undefined) expect(cpu).toBeLessThanOrEqual(budget);
   }, 120_000);
 
   it.each(HANDLERS)('%s: no cron library, no Prometheus client, no zod locale but English', (name) => {
