@@ -64,11 +64,11 @@ function stableHash(text: string): number {
  * much longer (a copy of 5 layers after a copy of an absent tag) has compiled code the cache
  * lacks, and replaces it. A cache made from a cache keeps what it was given, so it only grows.
  */
-let cached: { file: string; cpuMs: number; data: Buffer } | undefined;
+let cached: { cpuMs: number; data: Buffer } | undefined;
 if (dir) {
   try {
     const name = readdirSync(dir).find((n) => n.startsWith(stem) && n.endsWith('.bin'));
-    if (name) cached = { file: join(dir, name), cpuMs: Number(name.slice(stem.length, -'.bin'.length)) || 0, data: readFileSync(join(dir, name)) };
+    if (name) cached = { cpuMs: Number(name.slice(stem.length, -'.bin'.length)) || 0, data: readFileSync(join(dir, name)) };
   } catch {
     // No cache yet for this command and build.
   }

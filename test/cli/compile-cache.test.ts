@@ -1,7 +1,7 @@
 // dist/cli.js compiles the CLI bundle with a V8 code cache kept in the user's cache directory
 // (infra/local/cli-boot.ts): written by a command's first run, read by the next ones, replaced
 // by a run that works much longer, never taken from a directory others can write to.
-import { chmod, mkdir, readdir, rm, stat } from 'node:fs/promises';
+import { chmod, mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildCli, type BuiltCli } from './built-cli.js';
@@ -35,6 +35,18 @@ describe('the CLI code cache', () => {
     expect((await cli.run(['--version'])).code).toBe(0);
     expect(await files()).toEqual(first);
     expect((await stat(join(cacheDir, first[0]!))).mtimeMs).toBe(info.mtimeMs);
+  });
+
+  it('a damaged cache file is refused by V8 and replaced; the command runs as usual', async () => {
+    await rm(cacheDir, { recursive: true, force: true });
+    expect((await cli.run(['--version'])).code).toBe(0);
+    const [name] = await files();
+    await writeFile(join(cacheDir, name!), Buffer.from('not a V8 code cache, just bytes someone left here'));
+    const run = await cli.run(['--version']);
+    expect(run).toMatchObject({ code: 0, stderr: '' });
+    expect(run.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
+    const [replaced] = await files();
+    expect((await stat(join(cacheDir, replaced!))).size).toBeGreaterThan(1000);
   });
 
   it('keeps one cache per command', async () => {

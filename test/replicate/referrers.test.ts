@@ -5,6 +5,8 @@
 // tested against a small test server that implements `GET /v2/<name>/referrers/<digest>`
 // per the OCI distribution spec in front of a real Distribution registry
 // (test/testbed/referrers.ts), since no registry installed here has that endpoint.
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configSchema, type FerryConfig } from '../../shared/config/schema.js';
 import { verifyPolicy } from '../../shared/reconcile/verify.js';
@@ -216,6 +218,45 @@ describe('what the source is asked, when reconcile has just listed the repositor
       expect(paths.filter((p) => p.includes('/manifests/')).sort()).toEqual([`GET /v2/${repo}/manifests/${tag}`, `HEAD /v2/${repo}/manifests/${tag}.sig`]);
     } finally {
       await client.close();
+    }
+  });
+
+  it('a listing read only partly is not remembered', async () => {
+    const repo = 'listed/partial';
+    await imageAt(plainSrc.url, repo, 'v1');
+    await imageAt(plainSrc.url, repo, 'v2');
+    const { client } = countingClient();
+    try {
+      for await (const _tag of client.tags(repo)) break;
+      expect(client.recentTags(repo, 60_000)).toBeUndefined();
+      await drain(client.tags(repo));
+      expect(client.recentTags(repo, 60_000)).toEqual(new Set(['v1', 'v2']));
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('a 404 carrying an OCI error (a registry with the API that does not know the repository) is asked again', async () => {
+    const paths: string[] = [];
+    const server = createServer((req, res) => {
+      paths.push(`${req.method} ${req.url}`);
+      if (req.url === '/v2/') {
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+        return;
+      }
+      res.writeHead(404, { 'content-type': 'application/json' });
+      res.end(req.url?.includes('/referrers/') ? '{"errors":[{"code":"NAME_UNKNOWN","message":"repository name not known to registry"}]}' : '');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const client = new RegistryClient({ name: 'oci-404', url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, insecure: true });
+    try {
+      const digest = `sha256:${'a'.repeat(64)}`;
+      expect(await client.referrers('gone/app', digest)).toBeUndefined();
+      expect(await client.referrers('gone/app', digest)).toBeUndefined();
+      expect(paths.filter((p) => p.includes('/referrers/'))).toHaveLength(2);
+    } finally {
+      await client.close();
+      await new Promise((resolve) => server.close(resolve));
     }
   });
 
