@@ -49,6 +49,13 @@ afterAll(() => {
 const KB = 1000;
 /** Entry-file budgets (bytes): what a cold container parses before the first invocation. */
 const ENTRY_BUDGET: Record<string, number> = { webhook: 400 * KB, worker: 800 * KB, admin: 800 * KB, reconcile: 800 * KB };
+/**
+ * Budgets for all of a function's code, chunks loaded on first use included (bytes). The AWS
+ * SDK alone is 370-430 KB of each, so 400 KB for the webhook cannot hold it beside ferry's own
+ * code; these keep what the ES module builds won (2026-12-02: webhook 716 KB, worker 1,175 KB,
+ * admin 1,164 KB, reconcile 1,150 KB; 920, 1,377, 1,366, 1,353 KB before).
+ */
+const TOTAL_BUDGET: Record<string, number> = { webhook: 760 * KB, worker: 1250 * KB, admin: 1250 * KB, reconcile: 1250 * KB };
 /** Median import budget of the webhook entry (ms), the function on the registries' request path. */
 const WEBHOOK_IMPORT_BUDGET_MS = 80;
 const RUNS = 10;
@@ -106,8 +113,8 @@ describe('Lambda bundles', () => {
     console.log(`bundle ${name}: entry ${(bundle.code.length / 1024).toFixed(0)} KiB, all chunks ${(bundle.totalCodeBytes / 1024).toFixed(0)} KiB, import median of ${RUNS}: ${cpu.toFixed(0)} ms CPU, ${wall.toFixed(0)} ms wall (load average ${loadavg()[0]!.toFixed(1)})` +
       (budget === undefined ? '' : `; node -e 0 median ${nodeStart!.toFixed(0)} ms (reference ${REFERENCE_NODE_START_MS} ms): import budget ${budget.toFixed(0)} ms CPU`));
     expect(bundle.code.length).toBeLessThanOrEqual(ENTRY_BUDGET[name]!);
-    // Chunks are loaded on first use; still, nothing huge (e.g. the CDK) may slip in.
-    expect(bundle.totalCodeBytes).toBeLessThan(2 * 1024 * 1024);
+    // Chunks are loaded on first use (the webhook's first event loads the SQS client).
+    expect(bundle.totalCodeBytes).toBeLessThanOrEqual(TOTAL_BUDGET[name]!);
     if (budget !== undefined) expect(cpu).toBeLessThanOrEqual(budget);
   }, 120_000);
 

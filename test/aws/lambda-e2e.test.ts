@@ -1,17 +1,20 @@
 // The AWS deployment, end to end on this machine: a real Distribution registry notifies a
-// Function URL (an HTTP shim) that invokes the real webhook handler module; jobs go to SQS
-// (fauxqs) and DynamoDB (dynalite); an SQS event source mapping emulation invokes the real
-// worker handler with batches and honours its partial batch failures; the admin handler
-// lists the DLQ and replays. Config reaches the handlers the way a deployment bakes it
-// (bakeConfig), and secrets come from Secrets Manager by ARN.
+// Function URL (an HTTP shim) that invokes the webhook handler; jobs go to SQS (fauxqs) and
+// DynamoDB (dynalite); an SQS event source mapping emulation invokes the worker handler with
+// batches and honours its partial batch failures; the admin handler lists the DLQ and
+// replays. Every handler is the bundle a deploy uploads (AWS SDK included), loaded alone
+// from a directory as Lambda loads it. Config reaches the handlers the way a deployment
+// bakes it (bakeConfig), and secrets come from Secrets Manager by ARN.
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { bakeConfig } from '../../functions/lib/baked-config.js';
+import { BUNDLE_FILE, bundleHandlers, writeFunctionAsset, type HandlerName } from '../../infra/aws/bundle.js';
 import type { LambdaFunctionURLEvent } from 'aws-lambda';
 import type { FunctionUrlResult } from '../../functions/webhook.js';
 import { openAwsBackend, type AwsBackend } from '../../shared/adapters/aws/index.js';
@@ -128,10 +131,16 @@ beforeAll(async () => {
     FERRY_LOG_LEVEL: 'warn',
   });
 
-  webhook = await import('../../functions/webhook.js');
-  worker = await import('../../functions/worker.js');
-  admin = await import('../../functions/admin.js');
-  reconcile = await import('../../functions/reconcile.js');
+  // The bundles `cdk deploy` uploads, each alone in a directory (no node_modules beside it).
+  const bundles = bundleHandlers();
+  const load = async <T>(name: HandlerName): Promise<T> => {
+    const dir = writeFunctionAsset(join(workDir, 'functions', name), bundles.get(name)!, '{}');
+    return import(/* @vite-ignore */ pathToFileURL(join(dir, BUNDLE_FILE)).href) as Promise<T>;
+  };
+  webhook = await load<WebhookModule>('webhook');
+  worker = await load<WorkerModule>('worker');
+  admin = await load<AdminModule>('admin');
+  reconcile = await load<ReconcileModule>('reconcile');
   functionUrl = await startFunctionUrl((event) => webhook.handler(event));
 
   [dst, ecrlike] = await Promise.all([
