@@ -21,6 +21,20 @@ export interface GlobSet {
 export type FilterKind = 'repository' | 'tag';
 
 const compiled = new Map<string, GlobSet>();
+/** The same sets by array identity, with the contents they were compiled from (arrays can change). */
+const byArray = new WeakMap<readonly string[], { contents: string[]; sets: Partial<Record<FilterKind, GlobSet>> }>();
+
+function remembered(patterns: readonly string[], kind: FilterKind): GlobSet | undefined {
+  const entry = byArray.get(patterns);
+  if (!entry || entry.contents.length !== patterns.length || entry.contents.some((p, i) => p !== patterns[i])) return undefined;
+  return entry.sets[kind];
+}
+
+function remember(patterns: readonly string[], kind: FilterKind, set: GlobSet): void {
+  const entry = byArray.get(patterns);
+  if (entry && entry.contents.length === patterns.length && entry.contents.every((p, i) => p === patterns[i])) entry.sets[kind] = set;
+  else byArray.set(patterns, { contents: [...patterns], sets: { [kind]: set } });
+}
 
 /** A pattern list a policy cannot use. */
 export class FilterError extends Error {
@@ -85,9 +99,15 @@ export function filterProblems(patterns: readonly string[], kind: FilterKind): A
 
 /** Compiles a pattern list once; policies are evaluated for every event. Throws FilterError. */
 export function globSet(patterns: readonly string[], kind: FilterKind = 'repository'): GlobSet {
+  // Policies pass the same arrays for every event: found by identity first, without the key.
+  const same = remembered(patterns, kind);
+  if (same) return same;
   const cacheKey = `${kind}\0${JSON.stringify(patterns)}`;
   const cached = compiled.get(cacheKey);
-  if (cached) return cached;
+  if (cached) {
+    remember(patterns, kind, cached);
+    return cached;
+  }
   const includes: string[] = [];
   const excludes: string[] = [];
   const include: Predicate[] = [];
@@ -107,6 +127,7 @@ export function globSet(patterns: readonly string[], kind: FilterKind = 'reposit
     test: (name) => (include.length === 0 || include.some((f) => f(name))) && !exclude.some((f) => f(name)),
   };
   compiled.set(cacheKey, set);
+  remember(patterns, kind, set);
   return set;
 }
 

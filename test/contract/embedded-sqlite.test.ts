@@ -12,6 +12,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DATABASE_FILE, openEmbeddedBackend } from '../../shared/adapters/embedded/index.js';
 import { SCHEMA_VERSION } from '../../shared/adapters/embedded/migrations.js';
 import { GroupCommit } from '../../shared/adapters/embedded/group-commit.js';
+import { DELIVERY_LIMITS } from '../../shared/jobs/control-ports.js';
 import { createManualClock } from './manual-clock.js';
 
 const run = promisify(execFile);
@@ -140,6 +141,24 @@ describe('embedded SQLite backend', () => {
     try {
       expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
       expect(db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
+    } finally {
+      db.close();
+    }
+  });
+
+  it('deliveries stay bounded on disk although they are pruned only every 32 inserts of a registry', async () => {
+    const backend = openEmbeddedBackend({ dataDir });
+    const at = new Date().toISOString();
+    for (let i = 0; i < 1000; i++) await backend.control.recordDelivery({ id: `d${i}`, at, registry: 'src', status: 202, events: 1, jobsCreated: 1, jobIds: [], ignored: [] });
+    const listed = await backend.control.listDeliveries('src', 1000);
+    await backend.close();
+    expect(listed).toHaveLength(DELIVERY_LIMITS.perRegistry);
+    expect(listed[0]!.id).toBe('d999');
+    const db = new Database(join(dataDir, DATABASE_FILE), { readonly: true });
+    try {
+      const { n } = db.prepare<[], { n: number }>("SELECT count(*) AS n FROM deliveries WHERE registry = 'src'").get()!;
+      expect(n).toBeGreaterThanOrEqual(DELIVERY_LIMITS.perRegistry);
+      expect(n).toBeLessThan(DELIVERY_LIMITS.perRegistry + 32);
     } finally {
       db.close();
     }

@@ -21,6 +21,17 @@ describe('repository globs (doublestar)', () => {
     expect(matchesRepository(patterns, 'team/scratch/tmp')).toBe(false);
   });
 
+  it('the same list matched again after it changed follows its new contents', () => {
+    const patterns = ['team/**'];
+    expect(matchesRepository(patterns, 'team/app')).toBe(true);
+    expect(matchesTag(patterns, 'team/app')).toBe(true);
+    patterns[0] = 'infra/**';
+    expect(matchesRepository(patterns, 'team/app')).toBe(false);
+    expect(matchesRepository(patterns, 'infra/app')).toBe(true);
+    patterns.push('team/**');
+    expect(matchesRepository(patterns, 'team/app')).toBe(true);
+  });
+
   it('an exclude wins regardless of order', () => {
     expect(matchesRepository(['!team/secret', 'team/*'], 'team/secret')).toBe(false);
     expect(matchesRepository(['team/*', '!team/secret'], 'team/secret')).toBe(false);

@@ -1,13 +1,17 @@
 // ControlStore on SQLite: one row per policy, one per delivery (pruned per registry to
 // DELIVERY_LIMITS in the insert's transaction). Deliveries are recorded on every webhook
 // request, so they ride in the intake's group commit (group-commit.ts) and prune cheaply:
-// by the (registry, seq) index, and by age at most once a minute.
+// by count every PRUNE_EVERY inserts of a registry (the prune walks the registry's newest
+// rows: at every insert it doubled the cost of recording a delivery), by age at most once a
+// minute. Between prunes a registry holds up to PRUNE_EVERY - 1 rows more; reads never show them.
 import type { Database } from 'better-sqlite3';
 import { DELIVERY_LIMITS, type ControlStore, type Delivery, type PolicyState } from '../../jobs/control-ports.js';
 import type { Clock } from '../../jobs/ports.js';
 import type { GroupCommit } from './group-commit.js';
 
 const AGE_PRUNE_EVERY_MS = 60_000;
+/** Inserts of one registry between prunes by count (the first insert after start prunes too). */
+const PRUNE_EVERY = 32;
 
 export function createSqliteControlStore(db: Database, clock: Clock, writes?: GroupCommit): ControlStore {
   const selectPolicy = db.prepare<[string], { body: string }>('SELECT body FROM policy_state WHERE name = ?');
@@ -21,9 +25,17 @@ export function createSqliteControlStore(db: Database, clock: Clock, writes?: Gr
   const selectDeliveries = db.prepare<[string, number, number], { body: string }>('SELECT body FROM deliveries WHERE registry = ? AND at >= ? ORDER BY seq DESC LIMIT ?');
 
   let agePrunedAt = Number.NEGATIVE_INFINITY;
+  /** Inserts per registry since its last prune by count. */
+  const unpruned = new Map<string, number>();
   const insert = (d: Delivery): void => {
     insertDelivery.run(d.registry, Date.parse(d.at), JSON.stringify(d));
-    pruneCount.run(d.registry, d.registry, DELIVERY_LIMITS.perRegistry);
+    const since = unpruned.get(d.registry);
+    if (since === undefined || since + 1 >= PRUNE_EVERY) {
+      pruneCount.run(d.registry, d.registry, DELIVERY_LIMITS.perRegistry);
+      unpruned.set(d.registry, 0);
+    } else {
+      unpruned.set(d.registry, since + 1);
+    }
     const now = clock.now().getTime();
     if (now - agePrunedAt >= AGE_PRUNE_EVERY_MS) {
       pruneAge.run(now - DELIVERY_LIMITS.maxAgeMs);
@@ -46,7 +58,7 @@ export function createSqliteControlStore(db: Database, clock: Clock, writes?: Gr
     },
     async listDeliveries(registry, limit) {
       const since = clock.now().getTime() - DELIVERY_LIMITS.maxAgeMs;
-      return selectDeliveries.all(registry, since, limit).map((r) => JSON.parse(r.body) as Delivery);
+      return selectDeliveries.all(registry, since, Math.min(limit, DELIVERY_LIMITS.perRegistry)).map((r) => JSON.parse(r.body) as Delivery);
     },
   };
 }
