@@ -9,7 +9,11 @@ import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSy
 const pkg = JSON.parse(readFileSync('package.json', 'utf8'));
 // `--outdir=DIR` builds elsewhere (tests build their own copy instead of racing on dist/).
 const outdir = process.argv.find((a) => a.startsWith('--outdir='))?.slice('--outdir='.length) ?? 'dist';
-const external = ['better-sqlite3', 'pino', 'thread-stream', 'pino-pretty'];
+// The native SQLite addon, and pino's transport worker pieces (ferry logs to a stream, never
+// through a transport; those resolve files beside themselves). pino itself is bundled: loaded
+// from node_modules it cost `ferry sync` ~10 ms before its first request (resolving and
+// compiling a dozen files the code cache cannot hold).
+const external = ['better-sqlite3', 'thread-stream', 'pino-pretty'];
 
 const buildStarted = Date.now();
 // The CLI is one CommonJS file that dist/cli.js (infra/local/cli-boot.ts) compiles with a V8
