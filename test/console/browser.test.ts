@@ -73,8 +73,8 @@ describe.skipIf(!existsSync(CHROMIUM))('console in Chromium', () => {
   }, 60_000);
 
   it('a real push appears in the live job list and succeeds; the detail shows attempts and bytes', async () => {
-    await page.getByRole('link', { name: 'Jobs' }).click();
-    await page.getByRole('heading', { name: 'Jobs' }).waitFor();
+    await page.getByRole('link', { name: 'Jobs', exact: true }).click();
+    await page.getByRole('heading', { name: 'Jobs', exact: true }).waitFor();
     const image = await pushRandomImage(src('app/web:v1'), { layerSizes: [64 * 1024, 128 * 1024] });
     await arrives(dst('app/web:v1'), image.bytes);
     const row = page.getByRole('row').filter({ hasText: 'app/web:v1' });
@@ -165,7 +165,7 @@ describe.skipIf(!existsSync(CHROMIUM))('console in Chromium', () => {
     }
     await page.setViewportSize({ width: 390, height: 844 });
     await page.getByRole('link', { name: 'Jobs', exact: true }).click();
-    await page.getByRole('heading', { name: 'Jobs' }).waitFor();
+    await page.getByRole('heading', { name: 'Jobs', exact: true }).waitFor();
     await page.getByRole('row').filter({ hasText: 'app/web:v1' }).first().waitFor();
     expect(await axeViolations()).toEqual([]);
     await shot('jobs-phone');
@@ -177,7 +177,7 @@ describe.skipIf(!existsSync(CHROMIUM))('console in Chromium', () => {
     await page.getByLabel('Status').selectOption('');
     // Keyboard: after a fresh load the skip link is the first stop, navigation follows.
     await page.reload();
-    await page.getByRole('heading', { name: 'Jobs' }).waitFor();
+    await page.getByRole('heading', { name: 'Jobs', exact: true }).waitFor();
     await page.keyboard.press('Tab');
     expect(await page.evaluate(() => (globalThis as unknown as { document: { activeElement: { textContent: string } | null } }).document.activeElement?.textContent)).toBe('Skip to content');
   }, 60_000);
