@@ -24,15 +24,19 @@ const compiled = new Map<string, GlobSet>();
 /** The same sets by array identity, with the contents they were compiled from (arrays can change). */
 const byArray = new WeakMap<readonly string[], { contents: string[]; sets: Partial<Record<FilterKind, GlobSet>> }>();
 
-function remembered(patterns: readonly string[], kind: FilterKind): GlobSet | undefined {
+/** The entry for `patterns` while the array still holds what the entry was made from. */
+function current(patterns: readonly string[]): { contents: string[]; sets: Partial<Record<FilterKind, GlobSet>> } | undefined {
   const entry = byArray.get(patterns);
-  if (!entry || entry.contents.length !== patterns.length || entry.contents.some((p, i) => p !== patterns[i])) return undefined;
-  return entry.sets[kind];
+  return entry && entry.contents.length === patterns.length && entry.contents.every((p, i) => p === patterns[i]) ? entry : undefined;
+}
+
+function remembered(patterns: readonly string[], kind: FilterKind): GlobSet | undefined {
+  return current(patterns)?.sets[kind];
 }
 
 function remember(patterns: readonly string[], kind: FilterKind, set: GlobSet): void {
-  const entry = byArray.get(patterns);
-  if (entry && entry.contents.length === patterns.length && entry.contents.every((p, i) => p === patterns[i])) entry.sets[kind] = set;
+  const entry = current(patterns);
+  if (entry) entry.sets[kind] = set;
   else byArray.set(patterns, { contents: [...patterns], sets: { [kind]: set } });
 }
 
